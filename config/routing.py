@@ -1,0 +1,3 @@
+"""Every websocket route of the project, gathered from the apps."""
+
+websocket_urlpatterns: list = []

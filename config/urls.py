@@ -1,0 +1,34 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path, re_path
+from django.views.static import serve as serve_static_file
+
+from core import views as core_views
+from listings import views as listings_views
+
+urlpatterns = [
+    path("", listings_views.home, name="home"),
+    path("healthz", core_views.healthz, name="healthz"),
+    path("offline/", core_views.offline, name="offline"),
+    path("sw.js", core_views.service_worker, name="service-worker"),
+    path("manifest.webmanifest", core_views.manifest, name="manifest"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("accounts/", include("allauth.urls")),
+    path("members/", include("members.urls")),
+    path("listings/", include("listings.urls")),
+    path("admin/", admin.site.urls),
+]
+
+if settings.SERVE_MEDIA:
+    # Uploads are re-encoded images with generated names; nosniff is set globally.
+    media_prefix = settings.MEDIA_URL.lstrip("/")
+    urlpatterns += [
+        re_path(
+            rf"^{media_prefix}(?P<path>.*)$",
+            serve_static_file,
+            {"document_root": settings.MEDIA_ROOT},
+        )
+    ]
+
+handler404 = "core.views.page_not_found"
+handler500 = "core.views.server_error"

@@ -1,0 +1,18 @@
+from django.urls import path
+
+from listings import views
+
+app_name = "listings"
+
+urlpatterns = [
+    path("", views.listing_list, name="list"),
+    path("mine/", views.my_listings, name="mine"),
+    path("new/", views.listing_create_choose, name="create"),
+    path("new/<str:kind>/", views.listing_create, name="create-kind"),
+    path("<int:pk>/", views.listing_detail, name="detail"),
+    path("<int:pk>/edit/", views.listing_edit, name="edit"),
+    path("<int:pk>/photos/", views.listing_photos, name="photos"),
+    path("<int:pk>/photos/<int:photo_pk>/delete/", views.photo_delete, name="photo-delete"),
+    path("<int:pk>/status/", views.listing_set_status, name="status"),
+    path("<int:pk>/delete/", views.listing_delete, name="delete"),
+]

@@ -1,0 +1,50 @@
+import os
+
+import pytest
+
+from tests.factories import PASSWORD, MemberFactory
+
+# Playwright's sync API runs an event loop in the test thread; Django must still allow
+# the ORM calls the tests make there (ARCHITECTURE.md, browser tests).
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+@pytest.fixture(autouse=True)
+def _test_settings(settings, tmp_path):
+    """Each test writes media to its own folder, uses plain static storage (no
+    collectstatic needed) and keeps emails in memory."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def password() -> str:
+    return PASSWORD
+
+
+@pytest.fixture
+def member(db):
+    return MemberFactory(display_name="Alice")
+
+
+@pytest.fixture
+def other_member(db):
+    return MemberFactory(display_name="Bob")
+
+
+@pytest.fixture
+def member_client(client, member):
+    client.force_login(member)
+    return client
+
+
+@pytest.fixture
+def is_postgres() -> bool:
+    from django.db import connection
+
+    return connection.vendor == "postgresql"
