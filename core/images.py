@@ -98,8 +98,14 @@ def process_upload(uploaded_file) -> ProcessedImage:
     has_alpha = image.mode in ("RGBA", "LA") or (
         image.mode == "P" and "transparency" in image.info
     )
-    image = image.convert("RGBA" if has_alpha else "RGB")
     stem = uuid.uuid4().hex
-    display, width, height = _encode_webp(image, DISPLAY_MAX_SIDE, f"{stem}.webp")
-    thumbnail, _w, _h = _encode_webp(image, THUMBNAIL_MAX_SIDE, f"{stem}-thumb.webp")
+    try:
+        image = image.convert("RGBA" if has_alpha else "RGB")
+        display, width, height = _encode_webp(image, DISPLAY_MAX_SIDE, f"{stem}.webp")
+        thumbnail, _w, _h = _encode_webp(image, THUMBNAIL_MAX_SIDE, f"{stem}-thumb.webp")
+    except (OSError, ValueError) as error:
+        # A pixel format Pillow decodes but cannot convert: refuse it like a damaged file.
+        raise ValidationError(
+            _("The image is damaged or incomplete and could not be read."), code="damaged"
+        ) from error
     return ProcessedImage(display=display, thumbnail=thumbnail, width=width, height=height)

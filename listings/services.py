@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core import geo
-from core.images import process_upload
+from core.images import ProcessedImage, process_upload
 from listings.models import TERMS_BY_KIND, Category, Kind, Listing, Photo, Status, Terms
 from members.models import Member
 
@@ -28,6 +28,10 @@ EDITABLE_FIELDS = [
     "hours_minutes", "origin_name", "destination_name", "departs_at", "seats", "luggage_ok",
     "pets_ok", "smoking_ok", "service_place", "duration_minutes",
 ]
+
+# Bounds that keep typing mistakes out: 100,000 € for any amount, 100 hours for any time.
+MAX_AMOUNT_CENTS = 10_000_000
+MAX_MINUTES = 100 * 60
 
 
 @dataclass
@@ -68,8 +72,18 @@ def _validate(kind: str, data: ListingData, *, is_new: bool) -> None:
         raise ValidationError(_("Unknown kind of listing."))
     if data.terms not in TERMS_BY_KIND[kind]:
         add("terms", _("These terms are not available for this kind of listing."))
-    if data.price_cents < 0 or data.deposit_cents < 0:
+    if data.price_cents < 0:
         add("price_cents", _("Prices cannot be negative."))
+    if data.deposit_cents < 0:
+        add("deposit_cents", _("Prices cannot be negative."))
+    for name in ("price_cents", "deposit_cents"):
+        if getattr(data, name) > MAX_AMOUNT_CENTS:
+            add(name, _("That is more than %(max)s €.") % {"max": f"{MAX_AMOUNT_CENTS // 100:,}"})
+    for name in ("hours_minutes", "duration_minutes"):
+        minutes = getattr(data, name)
+        if minutes is not None and not 0 < minutes <= MAX_MINUTES:
+            add(name, _("Give a time between 1 minute and %(max)s hours.")
+                % {"max": MAX_MINUTES // 60})
     if data.terms == Terms.SELL and kind != Kind.WANTED and data.price_cents <= 0:
         add("price_cents", _("Set a price to sell."))
     if data.terms == Terms.GIVE and data.price_cents:
@@ -123,8 +137,8 @@ def _apply(listing: Listing, kind: str, data: ListingData) -> None:
         listing.destination_lat, listing.destination_lng = (
             (destination.lat, destination.lng) if destination else (None, None)
         )
-        # A ride is found from where it leaves.
-        if data.place is None and data.origin is not None:
+        # A ride is found from where it leaves, never from its driver's home.
+        if data.origin is not None:
             data.place, data.place_name = data.origin, data.origin_name
     else:
         listing.origin_lat = listing.origin_lng = None
@@ -151,7 +165,7 @@ def listing_create(*, owner: Member, kind: str, data: ListingData) -> Listing:
     kind, prices are non-negative integers, a ride departs in the future with 1–8 seats,
     and only the ~500 m approximation of the place is public."""
     _validate(kind, data, is_new=True)
-    if data.place is None:
+    if data.place is None and kind != Kind.RIDE:
         data.place, data.place_name = default_place_for(owner)
     listing = Listing(owner=owner, kind=kind, status=Status.ACTIVE)
     _apply(listing, kind, data)
@@ -190,6 +204,22 @@ ALLOWED_STATUS_CHANGES = {
 }
 
 
+def listing_next_statuses(listing: Listing) -> list[str]:
+    """The statuses the owner may move this listing to now (what listing_set_status
+    accepts), in a stable order for buttons."""
+    allowed = ALLOWED_STATUS_CHANGES.get(listing.status, set())
+    statuses = [s for s in (Status.ACTIVE, Status.PAUSED, Status.CLOSED) if s in allowed]
+    if _ride_has_left(listing):
+        statuses = [s for s in statuses if s != Status.ACTIVE]
+    return statuses
+
+
+def _ride_has_left(listing: Listing) -> bool:
+    return bool(
+        listing.kind == Kind.RIDE and listing.departs_at and listing.departs_at <= timezone.now()
+    )
+
+
 @transaction.atomic
 def listing_set_status(*, listing: Listing, by: Member, status: str) -> Listing:
     """Pause, reactivate or close one's own listing. Removal is for moderators only."""
@@ -200,9 +230,7 @@ def listing_set_status(*, listing: Listing, by: Member, status: str) -> Listing:
             % {"current": locked.get_status_display().lower(),
                "new": Status(status).label.lower() if status in Status.values else status}
         )
-    if status == Status.ACTIVE and locked.kind == Kind.RIDE and locked.departs_at and (
-        locked.departs_at <= timezone.now()
-    ):
+    if status == Status.ACTIVE and _ride_has_left(locked):
         raise ValidationError(_("This ride has already left; post a new one instead."))
     locked.status = status
     locked.save(update_fields=["status", "updated_at"])
@@ -219,22 +247,37 @@ def listing_delete(*, listing: Listing, by: Member) -> None:
     transaction.on_commit(lambda: [storage.delete(name) for name in names])
 
 
-@transaction.atomic
 def photo_add(*, listing: Listing, by: Member, upload, alt_text: str = "") -> Photo:
     """Add a photo: fully decoded, at most 10 MB and 40 megapixels, re-encoded without
     metadata, orientation applied. A listing never holds more than LISTING_MAX_PHOTOS
     (checked on the locked listing, so two uploads at once cannot pass the cap)."""
-    locked = _lock_owned(listing, by)
-    if locked.photos.count() >= settings.LISTING_MAX_PHOTOS:
-        raise ValidationError(
-            {"image": [_("A listing has at most %(max)s photos.") % {"max": settings.LISTING_MAX_PHOTOS}]}
-        )
+    if listing.owner_id != by.pk:
+        raise PermissionDenied(_("Only the owner can change this listing."))
+    # Cheap early answer before decoding anything; the locked count below is the guarantee.
+    if listing.photos.count() >= settings.LISTING_MAX_PHOTOS:
+        raise _too_many_photos()
+    # Decoding and re-encoding take a while: do it before the transaction, so the row
+    # lock (and, on SQLite, the database write lock) is held only for the quick writes.
     try:
         processed = process_upload(upload)
     except ValidationError as error:
         raise ValidationError({"image": error.messages}) from error
+    return _photo_store(listing=listing, by=by, processed=processed, alt_text=alt_text)
+
+
+def _too_many_photos() -> ValidationError:
+    return ValidationError(
+        {"image": [_("A listing has at most %(max)s photos.") % {"max": settings.LISTING_MAX_PHOTOS}]}
+    )
+
+
+@transaction.atomic
+def _photo_store(*, listing: Listing, by: Member, processed: ProcessedImage, alt_text: str) -> Photo:
+    locked = _lock_owned(listing, by)
+    if locked.photos.count() >= settings.LISTING_MAX_PHOTOS:
+        raise _too_many_photos()
     position = (locked.photos.aggregate(top=Max("position"))["top"] or 0) + 1
-    photo = Photo(listing=locked, position=position, alt_text=alt_text[:200])
+    photo = Photo(listing=locked, position=position, alt_text=alt_text.strip()[:200])
     storage = Photo._meta.get_field("image").storage
     try:
         photo.image.save(processed.display.name, processed.display, save=False)
@@ -251,6 +294,7 @@ def photo_add(*, listing: Listing, by: Member, upload, alt_text: str = "") -> Ph
 
 @transaction.atomic
 def photo_delete(*, photo: Photo, by: Member) -> None:
+    """Delete one photo of one's own listing; its files go once the delete commits."""
     locked = _lock_owned(photo.listing, by)
     target = locked.photos.get(pk=photo.pk)
     names = [target.image.name, target.thumbnail.name]

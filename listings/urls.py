@@ -1,11 +1,11 @@
 from django.urls import path
 
-from listings import views
+from listings import browse_views, views
 
 app_name = "listings"
 
 urlpatterns = [
-    path("", views.listing_list, name="list"),
+    path("", browse_views.listing_list, name="list"),
     path("mine/", views.my_listings, name="mine"),
     path("new/", views.listing_create_choose, name="create"),
     path("new/<str:kind>/", views.listing_create, name="create-kind"),

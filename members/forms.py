@@ -1,5 +1,12 @@
+"""Forms of the members pages. They check the shape of the input; the services in
+members/services.py hold the rules (image decoding, gazetteer, consent)."""
+
+from __future__ import annotations
+
+import math
+
 from django import forms
-from django.conf import settings
+from django.urls import reverse_lazy
 from django.utils.translation import gettext_lazy as _
 
 from members.models import Member
@@ -11,55 +18,123 @@ class SignupExtraForm(forms.Form):
     display_name = forms.CharField(
         label=_("Display name"), max_length=60,
         help_text=_("How neighbours will see you, for example “Alice M.”"),
+        widget=forms.TextInput(attrs={"autocomplete": "nickname"}),
     )
 
+    def clean_display_name(self) -> str:
+        name = " ".join(self.cleaned_data["display_name"].split())
+        if not name:
+            raise forms.ValidationError(_("Choose a name neighbours will see."))
+        return name
+
     def signup(self, request, user: Member) -> None:
-        user.display_name = self.cleaned_data["display_name"].strip()
+        user.display_name = self.cleaned_data["display_name"]
         user.save(update_fields=["display_name"])
 
 
 class ProfileForm(forms.ModelForm):
+    """The public profile. The avatar is only checked for presence here: the service
+    decodes and re-encodes it and reports a bad image on this field."""
+
     avatar = forms.FileField(
         label=_("Photo"), required=False,
-        help_text=_("JPEG, PNG or WebP, up to 10 MB."),
-        widget=forms.ClearableFileInput(attrs={"accept": "image/jpeg,image/png,image/webp"}),
+        help_text=_("JPEG, PNG or WebP, up to 10 MB. We remove the photo's metadata."),
+        widget=forms.FileInput(attrs={"accept": "image/jpeg,image/png,image/webp"}),
     )
     remove_avatar = forms.BooleanField(label=_("Remove my photo"), required=False)
 
     class Meta:
         model = Member
         fields = ["display_name", "bio", "neighbourhood", "languages"]
-        widgets = {"bio": forms.Textarea(attrs={"rows": 4})}
+        widgets = {
+            "display_name": forms.TextInput(attrs={"autocomplete": "nickname"}),
+            "bio": forms.Textarea(attrs={"rows": 4}),
+        }
+        help_texts = {
+            "display_name": _("How neighbours will see you, for example “Alice M.”"),
+            "bio": _("A few words for your neighbours: what you like to share, when you are around."),
+            "neighbourhood": _("For example: Vieille Ville. Shown on your profile."),
+        }
 
-    def clean_avatar(self):
-        upload = self.cleaned_data.get("avatar")
-        if upload:
-            from core.images import open_verified
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # Without a name, the profile would fall back to part of the email address.
+        self.fields["display_name"].required = True
 
-            upload.seek(0)
-            open_verified(upload.read(settings.IMAGE_MAX_BYTES + 1))
-            upload.seek(0)
-        return upload
+    def clean_display_name(self) -> str:
+        name = " ".join(self.cleaned_data["display_name"].split())
+        if not name:
+            raise forms.ValidationError(_("Choose a name neighbours will see."))
+        return name
+
+    def clean(self):
+        data = super().clean()
+        if data.get("avatar") and data.get("remove_avatar"):
+            self.add_error(
+                "remove_avatar", _("Either upload a new photo or remove the current one.")
+            )
+        return data
+
+
+def _coordinate(value: str) -> float | None:
+    value = (value or "").strip()
+    if not value:
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        return None
+    return number if math.isfinite(number) else None
 
 
 class LocationForm(forms.Form):
-    """Either a town from the gazetteer, or coordinates filled in by the browser."""
+    """Either a town from the gazetteer, or coordinates filled in by the browser's
+    geolocation; consent is required every time a location is shared."""
 
     town = forms.CharField(
         label=_("Town"), max_length=120, required=False,
-        help_text=_("For example: Annecy"),
-        widget=forms.TextInput(attrs={"list": "town-suggestions", "autocomplete": "off"}),
+        help_text=_("Start typing, then pick your town, for example: Annecy"),
+        widget=forms.TextInput(attrs={
+            "list": "town-suggestions",
+            "autocomplete": "off",
+            # htmx refreshes the datalist as the member types; without JavaScript the
+            # field still takes a typed town name.
+            "hx-get": reverse_lazy("members:towns"),
+            "hx-trigger": "input changed delay:250ms",
+            "hx-target": "#town-suggestions",
+            "hx-swap": "innerHTML",
+        }),
     )
-    lat = forms.FloatField(required=False, widget=forms.HiddenInput, min_value=-90, max_value=90)
-    lng = forms.FloatField(required=False, widget=forms.HiddenInput, min_value=-180, max_value=180)
+    # Hidden and filled by static/js/partage.js ([data-geolocate]); parsed in clean()
+    # so a bad value gets a message a person can act on, not "(Hidden field lat) …".
+    lat = forms.CharField(required=False, widget=forms.HiddenInput)
+    lng = forms.CharField(required=False, widget=forms.HiddenInput)
     consent = forms.BooleanField(
         label=_("I agree that Partage stores my location to show nearby listings. "
-                "Others only ever see it rounded to about 500 m."),
+                "Others only ever see it rounded to about 500 m. "
+                "I can withdraw this at any time."),
         required=True,
+        error_messages={"required": _("Tick the box to agree before sharing your location.")},
     )
 
     def clean(self):
         data = super().clean()
-        if not data.get("town") and (data.get("lat") is None or data.get("lng") is None):
-            raise forms.ValidationError(_("Choose a town or share your position."))
+        town = (data.get("town") or "").strip()
+        data["town"] = town
+        raw_lat, raw_lng = data.get("lat"), data.get("lng")
+        data["lat"] = data["lng"] = None
+        if town:
+            # The town wins: the geolocate button clears it when it fills the point.
+            return data
+        if not raw_lat and not raw_lng:
+            raise forms.ValidationError(
+                _("Choose a town or share your position."), code="missing"
+            )
+        lat, lng = _coordinate(raw_lat), _coordinate(raw_lng)
+        if lat is None or lng is None or not (-90 <= lat <= 90 and -180 <= lng <= 180):
+            raise forms.ValidationError(
+                _("Your position could not be read. Try again, or pick a town instead."),
+                code="invalid_position",
+            )
+        data["lat"], data["lng"] = lat, lng
         return data

@@ -88,9 +88,10 @@ class Member(AbstractUser):
 
     @property
     def public_name(self) -> str:
+        # Never fall back to the email address: it is private.
         if self.display_name:
             return self.display_name
-        return self.email.split("@", 1)[0] if self.email else str(_("member"))
+        return str(_("Member #%(number)s") % {"number": self.pk or "?"})
 
     @property
     def has_location(self) -> bool:

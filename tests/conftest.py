@@ -1,4 +1,5 @@
 import os
+import uuid
 
 import pytest
 
@@ -20,6 +21,19 @@ def _test_settings(settings, tmp_path):
     }
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _private_cache(settings):
+    """allauth counts attempts (sign-ups, log-ins, emails) in the cache; a count left by
+    one test must not throttle the next. Each test gets a private in-memory cache, so
+    nothing ever flushes a Redis that other runs may share."""
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": f"test-{uuid.uuid4().hex}",
+        }
+    }
 
 
 @pytest.fixture

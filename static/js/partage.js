@@ -23,6 +23,12 @@
   }
   document.addEventListener("DOMContentLoaded", unfoldFilters);
 
+  // Position buttons need JavaScript and geolocation: they start hidden and show here.
+  document.addEventListener("DOMContentLoaded", function () {
+    if (!("geolocation" in navigator)) return;
+    document.querySelectorAll("[data-geolocate][hidden]").forEach(function (b) { b.hidden = false; });
+  });
+
   // "Use my position" buttons: fill the hidden lat/lng inputs of their form.
   // Markup: <button type="button" data-geolocate data-status="#id">…</button>
   document.addEventListener("click", function (event) {

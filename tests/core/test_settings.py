@@ -1,0 +1,148 @@
+"""The settings module read in a fresh interpreter with a given environment."""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+DUMP = textwrap.dedent(
+    """
+    import json, django
+    from django.conf import settings
+    django.setup()
+    db = settings.DATABASES["default"]
+    print(json.dumps({
+        "engine": db["ENGINE"], "name": str(db["NAME"]), "options": db.get("OPTIONS", {}),
+        "layer": settings.CHANNEL_LAYERS["default"],
+        "cache": settings.CACHES["default"]["BACKEND"],
+        "email": settings.EMAIL_BACKEND, "debug": settings.DEBUG,
+        "verification": settings.ACCOUNT_EMAIL_VERIFICATION,
+        "media_root": str(settings.MEDIA_ROOT), "allowed_hosts": settings.ALLOWED_HOSTS,
+    }))
+    """
+)
+
+CONTROLLED = ["DATABASE_URL", "REDIS_URL", "DEBUG", "EMAIL_BACKEND", "MEDIA_ROOT", "ALLOWED_HOSTS",
+              "ACCOUNT_EMAIL_VERIFICATION", "SQLITE_PATH"]
+
+
+def read_settings(**env: str) -> dict:
+    environment = {k: v for k, v in os.environ.items() if k not in CONTROLLED}
+    environment.update(env, DJANGO_SETTINGS_MODULE="config.settings")
+    output = subprocess.run(
+        [sys.executable, "-c", DUMP], cwd=ROOT, env=environment, capture_output=True, text=True,
+        check=True,
+    ).stdout
+    return json.loads(output.strip().splitlines()[-1])
+
+
+def test_the_defaults_need_nothing_installed():
+    config = read_settings()
+    assert config["engine"] == "django.db.backends.sqlite3"
+    assert config["layer"]["BACKEND"] == "channels.layers.InMemoryChannelLayer"
+    assert config["cache"].endswith("LocMemCache")
+    assert config["email"] == "django.core.mail.backends.console.EmailBackend"
+    assert config["debug"] is False
+    assert config["verification"] == "mandatory"
+
+
+def test_sqlite_is_set_up_for_concurrent_writers():
+    options = read_settings()["options"]
+    assert options["transaction_mode"] == "IMMEDIATE"
+    assert "journal_mode=WAL" in options["init_command"]
+    assert "busy_timeout" in options["init_command"]
+
+
+def test_database_url_and_redis_url_switch_to_production_services():
+    config = read_settings(
+        DATABASE_URL="postgres://partage:secret@db.internal:5432/partage",
+        REDIS_URL="redis://cache.internal:6379/1",
+    )
+    assert config["engine"] == "django.db.backends.postgresql"
+    assert config["name"] == "partage"
+    assert config["layer"]["BACKEND"] == "channels_redis.core.RedisChannelLayer"
+    layer_config = config["layer"]["CONFIG"]
+    # Set on purpose: the defaults dropped messages and ran out of connections here.
+    assert layer_config["capacity"] >= 1000
+    assert layer_config["hosts"][0]["max_connections"] >= 1000
+    assert layer_config["hosts"][0]["address"] == "redis://cache.internal:6379/1"
+    assert config["cache"] == "django.core.cache.backends.redis.RedisCache"
+
+
+def test_debug_makes_email_verification_optional_for_local_runs(tmp_path):
+    config = read_settings(DEBUG="true", MEDIA_ROOT=str(tmp_path), ALLOWED_HOSTS="partage.example")
+    assert config["debug"] is True
+    assert config["verification"] == "optional"
+    assert config["media_root"] == str(tmp_path)
+    assert config["allowed_hosts"] == ["partage.example"]
+
+
+SQLITE_WRITERS = textwrap.dedent(
+    """
+    import threading, django
+    django.setup()
+    from django.db import connection, transaction
+    with connection.cursor() as c:
+        c.execute("CREATE TABLE counter (id INTEGER PRIMARY KEY, n INTEGER)")
+        c.execute("INSERT INTO counter VALUES (1, 0)")
+    connection.close()
+    errors = []
+
+    def writer():
+        from django.db import connection
+        try:
+            for _ in range(40):
+                # Read then write in one transaction: with DEFERRED transactions two
+                # writers deadlock on the lock upgrade and one gets "database is locked".
+                with transaction.atomic():
+                    with connection.cursor() as c:
+                        c.execute("SELECT n FROM counter WHERE id = 1")
+                        n = c.fetchone()[0]
+                        c.execute("UPDATE counter SET n = %s WHERE id = 1", [n + 1])
+        except Exception as error:
+            errors.append(repr(error))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=writer) for _ in range(4)]
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+    with connection.cursor() as c:
+        c.execute("SELECT n FROM counter")
+        print(c.fetchone()[0], len(errors), errors[:1])
+    """
+)
+
+
+def test_two_members_writing_at_once_never_see_database_is_locked(tmp_path):
+    environment = {k: v for k, v in os.environ.items() if k not in CONTROLLED}
+    environment.update(DJANGO_SETTINGS_MODULE="config.settings", SQLITE_PATH=str(tmp_path / "w.db"))
+    output = subprocess.run(
+        [sys.executable, "-c", SQLITE_WRITERS], cwd=ROOT, env=environment, capture_output=True,
+        text=True, check=True,
+    ).stdout.strip()
+    total, error_count, first_error = output.split(" ", 2)
+    assert error_count == "0", first_error
+    assert total == "160"  # no lost update either
+
+
+@pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="runs with REDIS_URL set")
+def test_the_configured_redis_channel_layer_carries_a_message():
+    from asgiref.sync import async_to_sync
+    from channels.layers import get_channel_layer
+
+    layer = get_channel_layer()
+    assert type(layer).__name__ == "RedisChannelLayer"
+
+    async def round_trip():
+        channel = await layer.new_channel()
+        await layer.send(channel, {"type": "test.message", "text": "bonjour"})
+        return await layer.receive(channel)
+
+    assert async_to_sync(round_trip)()["text"] == "bonjour"

@@ -1,0 +1,138 @@
+"""The photos page: uploads through the page, refusals, the limit of eight, deleting."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from django.urls import reverse
+from PIL import Image
+
+from listings import services
+from listings.models import Photo
+from tests.core.test_images import bad_images, jpeg_with_gps_and_orientation, upload
+from tests.factories import ListingFactory, image_upload
+
+pytestmark = pytest.mark.django_db
+
+
+def photos_url(listing) -> str:
+    return reverse("listings:photos", args=[listing.pk])
+
+
+def delete_url(photo) -> str:
+    return reverse("listings:photo-delete", args=[photo.listing_id, photo.pk])
+
+
+def media_files(settings) -> list[Path]:
+    root = Path(settings.MEDIA_ROOT)
+    return [p for p in root.rglob("*") if p.is_file()] if root.exists() else []
+
+
+def test_the_page_offers_a_phone_friendly_upload(member_client, member):
+    listing = ListingFactory(owner=member)
+    html = member_client.get(photos_url(listing)).content.decode()
+    assert 'enctype="multipart/form-data"' in html
+    assert 'accept="image/jpeg,image/png,image/webp"' in html
+    assert '<label for="id_image">' in html and '<label for="id_alt_text">' in html
+
+
+def test_an_upload_is_stored_without_exif_and_upright(member_client, member):
+    listing = ListingFactory(owner=member)
+    response = member_client.post(
+        photos_url(listing),
+        {"image": upload(jpeg_with_gps_and_orientation(), "IMG_0001.JPG"), "alt_text": "Red drill"},
+    )
+    assert response.status_code == 302 and response.url == photos_url(listing)
+    photo = listing.photos.get()
+    assert photo.alt_text == "Red drill"
+    for field in (photo.image, photo.thumbnail):
+        with Image.open(field.path) as stored:
+            stored.load()
+            assert stored.format == "WEBP"
+            assert not stored.getexif()
+            assert "exif" not in stored.info
+            assert stored.height > stored.width  # orientation 6 applied
+    assert "IMG_0001" not in photo.image.name
+    page = member_client.get(photos_url(listing)).content.decode()
+    assert photo.thumbnail.url in page and delete_url(photo) in page
+
+
+@pytest.mark.parametrize("kind", list(bad_images()))
+def test_a_bad_file_shows_an_error_and_stores_nothing(member_client, member, settings, kind):
+    listing = ListingFactory(owner=member)
+    data, message = bad_images()[kind]
+    response = member_client.post(photos_url(listing), {"image": upload(data), "alt_text": "x"})
+    assert response.status_code == 200
+    errors = response.context["form"].errors["image"]
+    assert message in " ".join(errors)
+    assert 'class="errorlist' in response.content.decode()
+    assert not Photo.objects.exists()
+    assert media_files(settings) == []
+
+
+def test_a_post_without_a_file_shows_an_error(member_client, member):
+    listing = ListingFactory(owner=member)
+    response = member_client.post(photos_url(listing), {"alt_text": "no file"})
+    assert response.status_code == 200 and "image" in response.context["form"].errors
+    assert not Photo.objects.exists()
+
+
+def test_the_form_disappears_at_eight_photos_and_a_ninth_is_refused(member_client, member, settings):
+    listing = ListingFactory(owner=member)
+    for _ in range(7):
+        services.photo_add(listing=listing, by=member, upload=image_upload())
+    html = member_client.get(photos_url(listing)).content.decode()
+    assert 'type="file"' in html
+    member_client.post(photos_url(listing), {"image": image_upload()})
+    assert listing.photos.count() == 8
+
+    html = member_client.get(photos_url(listing)).content.decode()
+    assert 'type="file"' not in html
+    assert "the most photos allowed (8)" in html
+
+    response = member_client.post(photos_url(listing), {"image": image_upload()})
+    assert response.status_code == 200
+    assert "A listing has at most 8 photos." in response.content.decode()
+    assert listing.photos.count() == 8
+    assert len(media_files(settings)) == 16
+
+
+def test_the_owner_deletes_a_photo_and_its_files(member_client, member, django_capture_on_commit_callbacks):
+    listing = ListingFactory(owner=member)
+    photo = services.photo_add(listing=listing, by=member, upload=image_upload())
+    files = [Path(photo.image.path), Path(photo.thumbnail.path)]
+    with django_capture_on_commit_callbacks(execute=True):
+        response = member_client.post(delete_url(photo))
+    assert response.status_code == 302 and response.url == photos_url(listing)
+    assert not Photo.objects.filter(pk=photo.pk).exists()
+    assert not any(path.exists() for path in files)
+
+
+def test_another_member_cannot_delete_a_photo(member_client, other_member):
+    listing = ListingFactory(owner=other_member)
+    photo = services.photo_add(listing=listing, by=other_member, upload=image_upload())
+    assert member_client.post(delete_url(photo)).status_code == 404
+    assert Photo.objects.filter(pk=photo.pk).exists()
+
+
+def test_a_photo_of_another_listing_is_not_found_through_mine(member_client, member, other_member):
+    mine = ListingFactory(owner=member)
+    theirs = services.photo_add(listing=ListingFactory(owner=other_member), by=other_member, upload=image_upload())
+    wrong_pair = reverse("listings:photo-delete", args=[mine.pk, theirs.pk])
+    assert member_client.post(wrong_pair).status_code == 404
+    assert Photo.objects.filter(pk=theirs.pk).exists()
+
+
+def test_anonymous_visitors_cannot_delete_a_photo(client, member):
+    photo = services.photo_add(listing=ListingFactory(owner=member), by=member, upload=image_upload())
+    response = client.post(delete_url(photo))
+    assert response.status_code == 302 and response.url.startswith(reverse("account_login"))
+    assert Photo.objects.filter(pk=photo.pk).exists()
+
+
+def test_another_member_cannot_upload(member_client, other_member, settings):
+    listing = ListingFactory(owner=other_member)
+    response = member_client.post(photos_url(listing), {"image": image_upload()})
+    assert response.status_code == 404
+    assert not Photo.objects.exists() and media_files(settings) == []
