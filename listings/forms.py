@@ -10,6 +10,9 @@ from decimal import Decimal, InvalidOperation
 
 from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.urls import reverse_lazy
+from django.utils import timezone
+from django.utils.formats import number_format
 from django.utils.translation import gettext_lazy as _
 
 from core import geo
@@ -51,7 +54,7 @@ def parse_euros(text: str) -> int:
     if cents > MAX_AMOUNT_CENTS:
         raise ValidationError(
             _("That is more than %(max)s €; check the amount.")
-            % {"max": f"{MAX_AMOUNT_CENTS // 100:,}"},
+            % {"max": number_format(MAX_AMOUNT_CENTS // 100, force_grouping=True)},
             code="too_large",
         )
     return cents
@@ -151,9 +154,21 @@ class HoursField(forms.CharField):
 
 
 class TownField(forms.CharField):
-    def __init__(self, **kwargs):
+    """A town name, resolved with core.geo.find_town in the form's clean(). With
+    JavaScript, htmx fills the field's own <datalist> from members:towns as one types
+    (listings/_field.html renders the datalist); without it, a typed name works."""
+
+    def __init__(self, *, datalist_id: str, **kwargs):
+        self.datalist_id = datalist_id
         kwargs.setdefault("max_length", 120)
-        kwargs.setdefault("widget", forms.TextInput(attrs={"autocomplete": "address-level2"}))
+        kwargs.setdefault("widget", forms.TextInput(attrs={
+            "list": datalist_id,
+            "autocomplete": "off",
+            "hx-get": reverse_lazy("members:towns"),
+            "hx-trigger": "input changed delay:250ms",
+            "hx-target": f"#{datalist_id}",
+            "hx-swap": "innerHTML",
+        }))
         super().__init__(**kwargs)
 
 
@@ -213,10 +228,15 @@ class ListingForm(forms.Form):
         help_text=_("Only for a loan: returned when the thing comes back in good shape."),
     )
     hours = HoursField(label=_("Hours asked"))
-    town = TownField(label=_("Town"), required=False)
+    town = TownField(label=_("Town"), required=False, datalist_id="town-suggestions")
 
-    origin = TownField(label=_("From"), help_text=_("A town, for example Annecy."))
-    destination = TownField(label=_("To"), help_text=_("A town, for example Geneva."))
+    origin = TownField(
+        label=_("From"), help_text=_("A town, for example Annecy."), datalist_id="origin-suggestions"
+    )
+    destination = TownField(
+        label=_("To"), help_text=_("A town, for example Geneva."),
+        datalist_id="destination-suggestions",
+    )
     departs_at = forms.DateTimeField(
         label=_("Departure"),
         input_formats=[LOCAL_INPUT, "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S"],
@@ -391,6 +411,9 @@ class ListingForm(forms.Form):
                 and listing.departs_at.replace(second=0, microsecond=0) == departs_at
             ):
                 data["departs_at"] = listing.departs_at
+            elif departs_at is not None and departs_at <= timezone.now():
+                # The service refuses it too; saying it here shows it with the other errors.
+                self.add_error("departs_at", _("The departure must be in the future."))
         return data
 
     def listing_data(self) -> ListingData:

@@ -15,6 +15,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
 from core import geo
@@ -78,7 +79,7 @@ def _validate(kind: str, data: ListingData, *, is_new: bool) -> None:
         add("deposit_cents", _("Prices cannot be negative."))
     for name in ("price_cents", "deposit_cents"):
         if getattr(data, name) > MAX_AMOUNT_CENTS:
-            add(name, _("That is more than %(max)s €.") % {"max": f"{MAX_AMOUNT_CENTS // 100:,}"})
+            add(name, _("That is more than %(max)s €.") % {"max": number_format(MAX_AMOUNT_CENTS // 100, force_grouping=True)})
     for name in ("hours_minutes", "duration_minutes"):
         minutes = getattr(data, name)
         if minutes is not None and not 0 < minutes <= MAX_MINUTES:

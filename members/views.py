@@ -111,7 +111,13 @@ def town_suggestions(request: HttpRequest) -> HttpResponse:
     Bounded: the query is cut to 60 characters, under two letters gives nothing, and at
     most 8 towns come back. "town" is accepted too, because htmx sends the input's own
     name when the town field itself triggers the request."""
-    query = (request.GET.get("q") or request.GET.get("town") or "")[:TOWN_QUERY_MAX_LENGTH]
+    # htmx sends the input under its own name: q, town, origin or destination.
+    query = next(
+        (request.GET[name] for name in ("q", "town", "origin", "destination", "near",
+                                        "origin_near", "destination_near")
+         if request.GET.get(name)),
+        "",
+    )[:TOWN_QUERY_MAX_LENGTH]
     towns = geo.suggest_towns(query, limit=TOWN_SUGGESTIONS_LIMIT)
     response = render(request, "members/_town_options.html", {"towns": towns})
     # The gazetteer ships with the code: the answer only changes on deploy.

@@ -37,6 +37,11 @@ class MemberFactory(factory.django.DjangoModelFactory):
 
 
 def category(slug: str = "power-tools") -> Category:
+    # Transactional tests flush the tree the data migration seeded; put it back.
+    if not Category.objects.exists():
+        from listings.categories import seed_categories
+
+        seed_categories(Category)
     return Category.objects.get(slug=slug)
 
 

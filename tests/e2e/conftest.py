@@ -58,3 +58,12 @@ def screenshot(page, output_path):
         return path
 
     return take
+
+
+@pytest.fixture(autouse=True)
+def _category_tree(transactional_db):
+    """Transactional tests flush the tree the data migration seeded; every journey
+    starts with it in place."""
+    from tests.factories import category
+
+    category()

@@ -25,12 +25,15 @@ from core import geo
 from listings import demo
 from listings.models import Kind, Listing, Photo, Terms
 from members.models import ConsentRecord, Member
+from tests.factories import category
 
 DEMO_EMAILS = [spec.email for spec in demo.MEMBERS]
 
 
 def _run(*args, **options) -> str:
     out = io.StringIO()
+    if args[0] == "seed_demo":
+        options.setdefault("force", True)  # tests run with DEBUG off, on a test database
     call_command(*args, stdout=out, **options)
     return out.getvalue()
 
@@ -48,6 +51,7 @@ def demo_town(django_db_setup, django_db_blocker, demo_media):
         PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"],
     )
     with django_db_blocker.unblock(), overrides:
+        category()  # a transactional test run earlier may have flushed the seeded tree
         output = _run("seed_demo")
     yield output
     with django_db_blocker.unblock():
@@ -261,3 +265,11 @@ def test_seed_bulk_refuses_counts_that_are_not_positive(db, arguments):
     with pytest.raises(CommandError):
         _run("seed_bulk", **arguments)
     assert _counts() == before
+
+
+def test_seed_demo_refuses_to_run_on_a_live_site_without_force(db, settings):
+    settings.DEBUG = False
+    members_before = Member.objects.count()
+    with pytest.raises(CommandError, match="known password"):
+        call_command("seed_demo", stdout=io.StringIO())
+    assert Member.objects.count() == members_before

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
@@ -358,3 +359,74 @@ def test_photo_delete_removes_its_files(member, settings, django_capture_on_comm
     assert list(listing.photos.all()) == [keep]
     assert not Path(gone.image.path).exists() and not Path(gone.thumbnail.path).exists()
     assert Path(keep.image.path).exists()
+
+
+def _in_own_connection(work):
+    """Run work() in a new thread, hence its own database connection in autocommit,
+    outside this test's transaction; return its result or raise its exception."""
+    import threading
+
+    from django.db import connection
+
+    result: dict = {}
+
+    def run() -> None:
+        try:
+            result["value"] = work()
+        except BaseException as error:  # handed back to the test below
+            result["error"] = error
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join()
+    if "error" in result:
+        raise result["error"]
+    return result.get("value")
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(
+    not os.environ.get("DATABASE_URL", "").startswith("postgres"),
+    reason="row locks under real concurrency need PostgreSQL",
+)
+def test_two_uploads_at_once_cannot_pass_the_cap():
+    """Both uploads pass the early count; the row lock lets only one write the 8th.
+
+    Every step runs in its own connection and commits, as real requests do; the test
+    deletes what it made (a transactional test would flush the seeded categories)."""
+    import threading
+
+    from tests.factories import MemberFactory
+
+    def make_listing_with_seven_photos() -> Listing:
+        listing = ListingFactory(owner=MemberFactory())
+        for _ in range(7):
+            services.photo_add(listing=listing, by=listing.owner, upload=image_upload())
+        return listing
+
+    listing = _in_own_connection(make_listing_with_seven_photos)
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def add_one() -> None:
+        barrier.wait()
+        try:
+            services.photo_add(
+                listing=listing, by=listing.owner, upload=image_upload(size=(1200, 900))
+            )
+            outcomes.append("added")
+        except ValidationError:
+            outcomes.append("refused")
+
+    try:
+        racers = [threading.Thread(target=_in_own_connection, args=(add_one,)) for _ in range(2)]
+        for racer in racers:
+            racer.start()
+        for racer in racers:
+            racer.join()
+        assert sorted(outcomes) == ["added", "refused"]
+        assert _in_own_connection(lambda: listing.photos.count()) == 8
+    finally:
+        _in_own_connection(lambda: listing.owner.delete())

@@ -389,3 +389,20 @@ def test_pages_carry_no_inline_script(member_client, member):
         html = member_client.get(page).content.decode()
         main = html[html.index("<main"):html.index("</main>")]
         assert "<script" not in main and " onclick=" not in main and " onsubmit=" not in main
+
+
+def test_town_fields_suggest_towns_as_one_types(member_client):
+    html = member_client.get(url("create-kind", "ride")).content.decode()
+    for name in ("origin", "destination"):
+        assert f'list="{name}-suggestions"' in html and f'<datalist id="{name}-suggestions">' in html
+    html = member_client.get(url("create-kind", "item")).content.decode()
+    assert 'list="town-suggestions"' in html and f'hx-get="{reverse("members:towns")}"' in html
+    assert "Annecy (FR)" in member_client.get(reverse("members:towns"), {"town": "Anne"}).content.decode()
+
+
+def test_an_edit_keeps_a_place_that_is_not_a_town(member_client, member):
+    listing = ListingFactory(owner=member, place_name="Vieille Ville", lat=45.8992, lng=6.1294)
+    response = member_client.post(url("edit", listing.pk), item_post(town="Vieille Ville", title="Renamed"))
+    assert response.status_code == 302
+    listing.refresh_from_db()
+    assert (listing.title, listing.place_name, listing.lat) == ("Renamed", "Vieille Ville", 45.8992)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from listings import demo
@@ -22,7 +23,18 @@ class Command(BaseCommand):
                  "(fast restarts of `make run`).",
         )
 
-    def handle(self, *args, once: bool = False, **options) -> None:
+        parser.add_argument(
+            "--force", action="store_true",
+            help="Seed even though DEBUG is off (never on a live site: the demo accounts "
+                 "share a published password).",
+        )
+
+    def handle(self, *args, once: bool = False, force: bool = False, **options) -> None:
+        if not settings.DEBUG and not force:
+            raise CommandError(
+                "Refusing to create demo accounts with a known password while DEBUG is off. "
+                "Use `make run` (DEBUG=true), or --force on a throwaway database."
+            )
         if once and demo.demo_exists():
             self.stdout.write("Demo data already there.")
             self._print_logins()
