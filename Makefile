@@ -40,7 +40,7 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/python manage.py makemigrations --check --dry-run
 
 messages: $(VENV)/.installed-dev
-	$(BIN)/python manage.py makemessages -l fr --no-obsolete --ignore=.venv --ignore=tests
+	$(BIN)/python manage.py makemessages -l fr --no-obsolete --ignore=.venv --ignore=tests --ignore=bench --ignore=staticfiles --ignore=test-results
 	$(BIN)/python manage.py makemessages -d djangojs -l fr --no-obsolete --ignore=.venv --ignore=staticfiles
 	$(BIN)/python manage.py compilemessages --ignore=.venv
 

@@ -1,62 +1,62 @@
 """The seeded category tree. Names are in English and marked for translation here;
 `Category.label` translates them on display."""
 
-from django.utils.translation import gettext_noop as N_
+from django.utils.translation import gettext_noop
 
 # (slug, name, icon, children)
 CATEGORY_TREE: list[tuple[str, str, str, list[tuple[str, str]]]] = [
-    ("tools", N_("Tools"), "🔧", [
-        ("power-tools", N_("Power tools")), ("hand-tools", N_("Hand tools")),
-        ("ladders", N_("Ladders and scaffolding")), ("workshop", N_("Workshop")),
+    ("tools", gettext_noop("Tools"), "🔧", [
+        ("power-tools", gettext_noop("Power tools")), ("hand-tools", gettext_noop("Hand tools")),
+        ("ladders", gettext_noop("Ladders and scaffolding")), ("workshop", gettext_noop("Workshop")),
     ]),
-    ("garden", N_("Garden"), "🌱", [
-        ("garden-tools", N_("Garden tools")), ("plants-seeds", N_("Plants and seeds")),
-        ("outdoor-furniture", N_("Outdoor furniture")),
+    ("garden", gettext_noop("Garden"), "🌱", [
+        ("garden-tools", gettext_noop("Garden tools")), ("plants-seeds", gettext_noop("Plants and seeds")),
+        ("outdoor-furniture", gettext_noop("Outdoor furniture")),
     ]),
-    ("kitchen", N_("Kitchen"), "🍳", [
-        ("appliances", N_("Appliances")), ("cookware", N_("Cookware")),
-        ("preserving", N_("Preserving and baking")),
+    ("kitchen", gettext_noop("Kitchen"), "🍳", [
+        ("appliances", gettext_noop("Appliances")), ("cookware", gettext_noop("Cookware")),
+        ("preserving", gettext_noop("Preserving and baking")),
     ]),
-    ("kids", N_("Kids"), "🧸", [
-        ("toys", N_("Toys and games")), ("baby-gear", N_("Baby gear")),
-        ("kids-clothes", N_("Kids' clothes")),
+    ("kids", gettext_noop("Kids"), "🧸", [
+        ("toys", gettext_noop("Toys and games")), ("baby-gear", gettext_noop("Baby gear")),
+        ("kids-clothes", gettext_noop("Kids' clothes")),
     ]),
-    ("sports", N_("Sports and outdoors"), "🚲", [
-        ("bikes", N_("Bikes")), ("camping", N_("Camping")),
-        ("winter-sports", N_("Winter sports")), ("water-sports", N_("Water sports")),
+    ("sports", gettext_noop("Sports and outdoors"), "🚲", [
+        ("bikes", gettext_noop("Bikes")), ("camping", gettext_noop("Camping")),
+        ("winter-sports", gettext_noop("Winter sports")), ("water-sports", gettext_noop("Water sports")),
     ]),
-    ("electronics", N_("Electronics"), "💻", [
-        ("computers", N_("Computers")), ("audio-video", N_("Audio and video")),
-        ("phones", N_("Phones and tablets")),
+    ("electronics", gettext_noop("Electronics"), "💻", [
+        ("computers", gettext_noop("Computers")), ("audio-video", gettext_noop("Audio and video")),
+        ("phones", gettext_noop("Phones and tablets")),
     ]),
-    ("books", N_("Books and media"), "📚", [
-        ("books-adults", N_("Books")), ("books-kids", N_("Children's books")),
-        ("music-films", N_("Music and films")),
+    ("books", gettext_noop("Books and media"), "📚", [
+        ("books-adults", gettext_noop("Books")), ("books-kids", gettext_noop("Children's books")),
+        ("music-films", gettext_noop("Music and films")),
     ]),
-    ("home", N_("Home and furniture"), "🛋", [
-        ("furniture", N_("Furniture")), ("decoration", N_("Decoration")),
-        ("party", N_("Party and events")),
+    ("home", gettext_noop("Home and furniture"), "🛋", [
+        ("furniture", gettext_noop("Furniture")), ("decoration", gettext_noop("Decoration")),
+        ("party", gettext_noop("Party and events")),
     ]),
-    ("home-services", N_("Home services"), "🏠", [
-        ("cleaning", N_("Cleaning")), ("moving", N_("Moving help")),
-        ("gardening-help", N_("Gardening help")),
+    ("home-services", gettext_noop("Home services"), "🏠", [
+        ("cleaning", gettext_noop("Cleaning")), ("moving", gettext_noop("Moving help")),
+        ("gardening-help", gettext_noop("Gardening help")),
     ]),
-    ("lessons", N_("Lessons"), "🎓", [
-        ("languages", N_("Languages")), ("music-lessons", N_("Music")),
-        ("tutoring", N_("Tutoring")), ("computing-help", N_("Computer help")),
+    ("lessons", gettext_noop("Lessons"), "🎓", [
+        ("languages", gettext_noop("Languages")), ("music-lessons", gettext_noop("Music")),
+        ("tutoring", gettext_noop("Tutoring")), ("computing-help", gettext_noop("Computer help")),
     ]),
-    ("care", N_("Care"), "🤝", [
-        ("babysitting", N_("Babysitting")), ("pet-care", N_("Pet care")),
-        ("elder-care", N_("Company and errands")),
+    ("care", gettext_noop("Care"), "🤝", [
+        ("babysitting", gettext_noop("Babysitting")), ("pet-care", gettext_noop("Pet care")),
+        ("elder-care", gettext_noop("Company and errands")),
     ]),
-    ("repairs", N_("Repairs"), "🛠", [
-        ("bike-repair", N_("Bike repair")), ("sewing", N_("Sewing and mending")),
-        ("electronics-repair", N_("Electronics repair")), ("diy", N_("DIY and odd jobs")),
+    ("repairs", gettext_noop("Repairs"), "🛠", [
+        ("bike-repair", gettext_noop("Bike repair")), ("sewing", gettext_noop("Sewing and mending")),
+        ("electronics-repair", gettext_noop("Electronics repair")), ("diy", gettext_noop("DIY and odd jobs")),
     ]),
-    ("rides", N_("Rides"), "🚗", [
-        ("carpool", N_("Carpooling")), ("commute", N_("Daily commute")),
+    ("rides", gettext_noop("Rides"), "🚗", [
+        ("carpool", gettext_noop("Carpooling")), ("commute", gettext_noop("Daily commute")),
     ]),
-    ("other", N_("Other"), "📦", []),
+    ("other", gettext_noop("Other"), "📦", []),
 ]
 
 

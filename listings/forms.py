@@ -290,6 +290,10 @@ class ListingForm(forms.Form):
             self.fields["terms"].initial = TERMS_BY_KIND[kind][0]
         choices, self._categories = category_choices(kind)
         self.fields["category"].choices = choices
+        if kind == Kind.RIDE and listing is None:
+            # Most rides are plain carpooling: one less choice on a phone.
+            carpool = next((c for c in self._categories.values() if c.slug == "carpool"), None)
+            self.fields["category"].initial = carpool and carpool.pk
         self._tune_for_kind(kind, owner, listing)
 
     def _tune_for_kind(self, kind: str, owner: Member, listing: Listing | None) -> None:

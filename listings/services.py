@@ -7,7 +7,7 @@ on error nothing is written.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
@@ -60,7 +60,6 @@ class ListingData:
     smoking_ok: bool = False
     service_place: str = ""
     duration_minutes: int | None = None
-    errors: dict = field(default_factory=dict, repr=False)
 
 
 def _validate(kind: str, data: ListingData, *, is_new: bool) -> None:

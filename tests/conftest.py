@@ -2,6 +2,7 @@ import os
 import uuid
 
 import pytest
+from django.utils import translation
 
 from tests.factories import PASSWORD, MemberFactory
 
@@ -34,6 +35,14 @@ def _private_cache(settings):
             "LOCATION": f"test-{uuid.uuid4().hex}",
         }
     }
+
+
+@pytest.fixture(autouse=True)
+def _english_after_each_test(settings):
+    """A request in French switches the thread's language; the next test starts in the
+    default language again."""
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
 
 
 @pytest.fixture

@@ -406,3 +406,11 @@ def test_an_edit_keeps_a_place_that_is_not_a_town(member_client, member):
     assert response.status_code == 302
     listing.refresh_from_db()
     assert (listing.title, listing.place_name, listing.lat) == ("Renamed", "Vieille Ville", 45.8992)
+
+
+def test_the_new_ride_form_preselects_carpooling(member_client):
+    from tests.factories import category
+
+    carpool = category("carpool")
+    body = member_client.get("/listings/new/ride/").content.decode()
+    assert f'<option value="{carpool.pk}" selected>' in body
