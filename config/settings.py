@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "core",
     "members",
     "listings",
+    "exchanges",
 ]
 
 MIDDLEWARE = [

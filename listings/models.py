@@ -156,6 +156,9 @@ class Listing(models.Model):
     pets_ok = models.BooleanField(_("pets welcome"), default=False)
     smoking_ok = models.BooleanField(_("smoking allowed"), default=False)
 
+    # Loans: days kept free after each return, for cleaning or repair.
+    loan_buffer_days = models.PositiveSmallIntegerField(_("days kept free between loans"), default=0)
+
     # Services.
     service_place = models.CharField(
         _("where"), max_length=16, choices=ServicePlace.choices, blank=True
@@ -207,6 +210,9 @@ class Listing(models.Model):
             models.CheckConstraint(
                 condition=Q(price_cents__gte=0) & Q(deposit_cents__gte=0),
                 name="listing_money_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(loan_buffer_days__lte=30), name="listing_buffer_at_most_30_days",
             ),
             models.CheckConstraint(
                 condition=Q(lat__isnull=True) | Q(approx_lat__isnull=False),

@@ -1,0 +1,292 @@
+"""One Exchange per deal, moving only through the transition table below.
+
+The table is the single statement of who may do what, from which state. Services in
+exchanges/services.py apply it under a row lock and record every move as an
+ExchangeEvent row, the deal's audit trail.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from django.conf import settings
+from django.contrib.postgres.constraints import ExclusionConstraint
+from django.contrib.postgres.fields import DateRangeField, RangeOperators
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from listings.models import Listing
+
+
+class ExchangeKind(models.TextChoices):
+    LOAN = "loan", _("Loan")
+    SWAP = "swap", _("Swap")
+    SALE = "sale", _("Sale")
+    RIDE = "ride", _("Ride booking")
+    SERVICE = "service", _("Service trade")
+
+
+class State(models.TextChoices):
+    REQUESTED = "requested", _("Requested")
+    ACCEPTED = "accepted", _("Accepted")
+    DECLINED = "declined", _("Declined")
+    CANCELLED = "cancelled", _("Cancelled")
+    EXPIRED = "expired", _("Expired")
+    PAID = "paid", _("Paid")
+    IN_PROGRESS = "in_progress", _("In progress")
+    COMPLETED = "completed", _("Completed")
+    DISPUTED = "disputed", _("Disputed")
+
+
+# States in which a deal holds the thing: its dates or seats are taken.
+HOLDING_STATES = frozenset({State.ACCEPTED, State.PAID, State.IN_PROGRESS, State.DISPUTED})
+OPEN_STATES = frozenset({State.REQUESTED}) | HOLDING_STATES
+FINAL_STATES = frozenset(
+    {State.DECLINED, State.CANCELLED, State.EXPIRED, State.COMPLETED}
+)
+
+
+class Role(models.TextChoices):
+    ASKER = "asker", _("the member who asked")
+    OWNER = "owner", _("the owner")
+    SYSTEM = "system", _("Partage")
+
+
+ALL_KINDS = "*"
+
+
+@dataclass(frozen=True)
+class Transition:
+    """An action: the states it may start from, the state it leads to, and who may take
+    it (by exchange kind, ALL_KINDS for the default)."""
+
+    action: str
+    sources: frozenset[str]
+    target: str
+    actors: dict[str, frozenset[str]]
+    label: str
+
+    def allowed_roles(self, kind: str) -> frozenset[str]:
+        return self.actors.get(kind, self.actors.get(ALL_KINDS, frozenset()))
+
+
+def _t(action, sources, target, actors, label) -> Transition:
+    return Transition(action, frozenset(sources), target,
+                      {k: frozenset(v) for k, v in actors.items()}, label)
+
+
+ASKER, OWNER, SYSTEM = Role.ASKER, Role.OWNER, Role.SYSTEM
+
+# The whole state machine. Each row is one service function in services.py.
+TRANSITIONS: dict[str, Transition] = {t.action: t for t in [
+    _t("accept", {State.REQUESTED}, State.ACCEPTED, {ALL_KINDS: {OWNER}}, _("Accept")),
+    _t("decline", {State.REQUESTED}, State.DECLINED, {ALL_KINDS: {OWNER}}, _("Decline")),
+    _t("cancel", {State.REQUESTED}, State.CANCELLED, {ALL_KINDS: {ASKER}}, _("Withdraw my request")),
+    _t("call_off", {State.ACCEPTED, State.PAID}, State.CANCELLED,
+       {ALL_KINDS: {ASKER, OWNER}}, _("Cancel the deal")),
+    _t("expire", {State.REQUESTED}, State.EXPIRED, {ALL_KINDS: {SYSTEM}}, _("Expire")),
+    _t("pay", {State.ACCEPTED}, State.PAID, {ALL_KINDS: {SYSTEM}}, _("Record the payment")),
+    # Hand-over: the owner gives the thing (or the ride leaves, or the service starts).
+    _t("start", {State.ACCEPTED, State.PAID}, State.IN_PROGRESS,
+       {ALL_KINDS: {OWNER}, ExchangeKind.SWAP: {ASKER, OWNER}}, _("Confirm the hand-over")),
+    # Completion is confirmed by whoever can tell it is over: the lender gets the thing
+    # back, the buyer or receiver has what they asked for, the driver arrived.
+    _t("complete", {State.IN_PROGRESS}, State.COMPLETED, {
+        ExchangeKind.LOAN: {OWNER}, ExchangeKind.RIDE: {OWNER},
+        ExchangeKind.SALE: {ASKER}, ExchangeKind.SERVICE: {ASKER},
+        ExchangeKind.SWAP: {ASKER, OWNER},
+    }, _("Confirm it is done")),
+    _t("dispute", {State.ACCEPTED, State.PAID, State.IN_PROGRESS}, State.DISPUTED,
+       {ALL_KINDS: {ASKER, OWNER}}, _("Report a problem")),
+]}
+
+
+class DateRange(models.Func):
+    function = "DATERANGE"
+    output_field = DateRangeField()
+
+
+# Two accepted loans of one listing never overlap, buffer days included. PostgreSQL only
+# (GiST, btree_gist); it lives outside the model state, like the search index, because
+# SQLite rebuilds tables from the state and cannot build it (migration 0002).
+LOANS_NEVER_OVERLAP = ExclusionConstraint(
+    name="exchange_loans_never_overlap",
+    expressions=[
+        ("listing", RangeOperators.EQUAL),
+        (DateRange("start_date", "blocked_until", models.Value("[]")), RangeOperators.OVERLAPS),
+    ],
+    condition=Q(kind="loan", state__in=sorted(HOLDING_STATES)),
+)
+
+
+class ExchangeQuerySet(models.QuerySet):
+    def for_member(self, member) -> ExchangeQuerySet:
+        return self.filter(Q(asker=member) | Q(owner=member))
+
+    def holding(self) -> ExchangeQuerySet:
+        return self.filter(state__in=HOLDING_STATES)
+
+    def open(self) -> ExchangeQuerySet:
+        return self.filter(state__in=OPEN_STATES)
+
+
+class Exchange(models.Model):
+    listing = models.ForeignKey(Listing, on_delete=models.PROTECT, related_name="exchanges")
+    kind = models.CharField(_("kind"), max_length=16, choices=ExchangeKind.choices)
+    asker = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="exchanges_asked"
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="exchanges_owned"
+    )
+    state = models.CharField(
+        _("state"), max_length=16, choices=State.choices, default=State.REQUESTED, db_index=True
+    )
+    message = models.TextField(_("message"), max_length=2000, blank=True)
+
+    # Loans: the requested days, both included, and the last day kept free after the
+    # return (end + the listing's buffer), which the no-overlap rule covers.
+    start_date = models.DateField(_("from"), null=True, blank=True)
+    end_date = models.DateField(_("until"), null=True, blank=True)
+    blocked_until = models.DateField(null=True, blank=True, editable=False)
+    # Rides.
+    seats = models.PositiveSmallIntegerField(_("seats"), null=True, blank=True)
+    # Swaps: what the asker offers in return.
+    offered_listings = models.ManyToManyField(
+        Listing, blank=True, related_name="offered_in", verbose_name=_("offered in return")
+    )
+
+    # Money, in integer cents, fixed when the request is made.
+    amount_cents = models.PositiveIntegerField(_("amount (cents)"), default=0)
+    deposit_cents = models.PositiveIntegerField(_("deposit (cents)"), default=0)
+    pay_in_person = models.BooleanField(default=True)
+
+    requested_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    last_reminder_on = models.DateField(null=True, blank=True, editable=False)
+
+    objects = ExchangeQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-requested_at", "-id"]
+        verbose_name = _("exchange")
+        verbose_name_plural = _("exchanges")
+        indexes = [
+            models.Index(fields=["listing", "state"], name="exchange_listing_state_idx"),
+            models.Index(fields=["asker", "state"], name="exchange_asker_state_idx"),
+            models.Index(fields=["owner", "state"], name="exchange_owner_state_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=~Q(asker=models.F("owner")),
+                                   name="exchange_not_with_oneself"),
+            models.CheckConstraint(
+                condition=~Q(kind=ExchangeKind.LOAN)
+                | (Q(start_date__isnull=False) & Q(end_date__gte=models.F("start_date"))),
+                name="exchange_loan_dates_ordered",
+            ),
+            models.CheckConstraint(
+                condition=Q(blocked_until__isnull=True)
+                | Q(blocked_until__gte=models.F("end_date")),
+                name="exchange_buffer_after_end",
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind=ExchangeKind.RIDE) | (Q(seats__gte=1) & Q(seats__lte=8)),
+                name="exchange_ride_seats",
+            ),
+            models.CheckConstraint(condition=Q(state__in=State.values), name="exchange_state_known"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} #{self.pk}: {self.listing}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("exchanges:detail", args=[self.pk])
+
+    def role_of(self, member) -> str | None:
+        if member is None:
+            return None
+        if member.pk == self.asker_id:
+            return Role.ASKER
+        if member.pk == self.owner_id:
+            return Role.OWNER
+        return None
+
+    def other_party(self, member):
+        return self.owner if member.pk == self.asker_id else self.asker
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in OPEN_STATES
+
+    @property
+    def days(self) -> int:
+        if self.start_date and self.end_date:
+            return (self.end_date - self.start_date).days + 1
+        return 0
+
+    def is_overdue(self, today: date | None = None) -> bool:
+        today = today or timezone.localdate()
+        return (
+            self.kind == ExchangeKind.LOAN
+            and self.state == State.IN_PROGRESS
+            and self.end_date is not None
+            and self.end_date < today
+        )
+
+    def can_transition(self, action: str, role: str | None) -> bool:
+        transition = TRANSITIONS.get(action)
+        return bool(
+            transition
+            and self.state in transition.sources
+            and role in transition.allowed_roles(self.kind)
+        )
+
+
+class ExchangeEvent(models.Model):
+    """One row per move of a deal: who, from which state to which, when, and why.
+    Append-only: the timeline members and moderators read."""
+
+    exchange = models.ForeignKey(Exchange, on_delete=models.CASCADE, related_name="events")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    action = models.CharField(max_length=32)
+    from_state = models.CharField(max_length=16, blank=True)
+    to_state = models.CharField(max_length=16)
+    note = models.TextField(blank=True, max_length=2000)
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+        verbose_name = _("exchange event")
+        verbose_name_plural = _("exchange events")
+
+    def __str__(self) -> str:
+        return f"{self.exchange_id}: {self.from_state or '∅'} → {self.to_state} ({self.action})"
+
+
+class BlockedPeriod(models.Model):
+    """Days the owner keeps a listing unavailable for loans (holidays, repairs)."""
+
+    listing = models.ForeignKey(Listing, on_delete=models.CASCADE, related_name="blocked_periods")
+    start_date = models.DateField(_("from"))
+    end_date = models.DateField(_("until"))
+    note = models.CharField(_("note"), max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["start_date"]
+        verbose_name = _("blocked period")
+        verbose_name_plural = _("blocked periods")
+        constraints = [
+            models.CheckConstraint(condition=Q(end_date__gte=models.F("start_date")),
+                                   name="blocked_period_dates_ordered"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.listing}: {self.start_date} – {self.end_date}"

@@ -1,0 +1,430 @@
+"""Every change to an exchange. One function per action of the TRANSITIONS table.
+
+Each transition, inside one transaction: locks the listing row and then the exchange row
+(always in that order, so two transitions never wait on each other crosswise), checks
+the actor's role and the current state against the table, checks the kind's own rules
+on the locked rows, saves, writes an ExchangeEvent, and after commit sends
+`exchange_changed`. An illegal move raises ExchangeError and changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import date, datetime, time, timedelta
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Q, Sum
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from exchanges.models import (
+    HOLDING_STATES,
+    OPEN_STATES,
+    TRANSITIONS,
+    BlockedPeriod,
+    Exchange,
+    ExchangeEvent,
+    ExchangeKind,
+    Role,
+    State,
+)
+from exchanges.signals import exchange_changed, loan_overdue
+from listings.models import Kind, Listing, Status, Terms
+from members.models import Member
+
+REQUEST_LIFETIME = timedelta(hours=72)
+MAX_LOAN_DAYS = 60
+MAX_LOAN_ADVANCE_DAYS = 365
+REMINDER_EVERY_DAYS = 3
+
+
+class ExchangeError(ValidationError):
+    """A move the rules refuse; its message is meant for the member."""
+
+
+def exchange_kind_for(listing: Listing) -> str | None:
+    """The kind of deal a request on this listing makes, or None when it takes none
+    (wanted posts are answered in a conversation; service trades need the time bank)."""
+    if listing.kind == Kind.RIDE:
+        return ExchangeKind.RIDE
+    if listing.kind == Kind.ITEM:
+        return {
+            Terms.LEND: ExchangeKind.LOAN,
+            Terms.SWAP: ExchangeKind.SWAP,
+            Terms.SELL: ExchangeKind.SALE,
+            Terms.GIVE: ExchangeKind.SALE,  # a gift is a sale at no price
+        }.get(listing.terms)
+    return None
+
+
+# --- Reads the rules share -----------------------------------------------------------
+
+
+def taken_loan_periods(listing: Listing, *, exclude: Exchange | None = None):
+    """(start, last blocked day) of every loan holding the listing, buffer included."""
+    loans = Exchange.objects.filter(
+        listing=listing, kind=ExchangeKind.LOAN, state__in=HOLDING_STATES
+    )
+    if exclude is not None:
+        loans = loans.exclude(pk=exclude.pk)
+    return list(loans.values_list("start_date", "blocked_until"))
+
+
+def loan_conflict(listing: Listing, start: date, end: date, *, exclude: Exchange | None = None) -> str | None:
+    """Why these days cannot be lent, or None. The new loan's own buffer counts too:
+    it must end `buffer` days before the next loan starts."""
+    buffer = timedelta(days=listing.loan_buffer_days)
+    for taken_start, taken_until in taken_loan_periods(listing, exclude=exclude):
+        if start <= taken_until and taken_start <= end + buffer:
+            return _("These days overlap another loan (%(start)s – %(end)s).") % {
+                "start": taken_start, "end": taken_until,
+            }
+    blocked = BlockedPeriod.objects.filter(
+        listing=listing, start_date__lte=end, end_date__gte=start
+    ).first()
+    if blocked:
+        return _("The owner keeps these days free (%(start)s – %(end)s).") % {
+            "start": blocked.start_date, "end": blocked.end_date,
+        }
+    return None
+
+
+def seats_taken(listing: Listing, *, exclude: Exchange | None = None) -> int:
+    bookings = Exchange.objects.filter(
+        listing=listing, kind=ExchangeKind.RIDE, state__in=HOLDING_STATES
+    )
+    if exclude is not None:
+        bookings = bookings.exclude(pk=exclude.pk)
+    return bookings.aggregate(total=Sum("seats"))["total"] or 0
+
+
+def overdue_loans_of(member: Member, today: date | None = None):
+    today = today or timezone.localdate()
+    return Exchange.objects.filter(
+        asker=member, kind=ExchangeKind.LOAN, state=State.IN_PROGRESS, end_date__lt=today
+    )
+
+
+def _refuse_if_overdue(member: Member) -> None:
+    overdue = overdue_loans_of(member).select_related("listing").first()
+    if overdue:
+        raise ExchangeError(
+            _("Please return “%(title)s” first: it was due on %(date)s.")
+            % {"title": overdue.listing.title, "date": overdue.end_date}
+        )
+
+
+def _start_of_day(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+# --- Request ---------------------------------------------------------------------------
+
+
+@transaction.atomic
+def exchange_request(
+    *,
+    listing: Listing,
+    asker: Member,
+    start_date: date | None = None,
+    end_date: date | None = None,
+    seats: int | None = None,
+    offered: Iterable[Listing] = (),
+    message: str = "",
+) -> Exchange:
+    """Ask the owner for a deal on their listing. Guarantees: the listing is active and
+    not the asker's own; the asker has no other open request on it; loans ask for future
+    days that are free (at most 60, within a year) and the asker has no overdue loan;
+    rides ask 1 to the free seats before departure; swaps offer the asker's own active
+    items. Amounts are fixed now in cents. The request expires after 72 hours or when
+    the period or the ride starts, whichever comes first."""
+    listing = Listing.objects.select_for_update().get(pk=listing.pk)
+    kind = exchange_kind_for(listing)
+    if listing.owner_id == asker.pk:
+        raise ExchangeError(_("This is your own listing."))
+    if listing.status != Status.ACTIVE:
+        raise ExchangeError(_("This listing is not available at the moment."))
+    if kind is None:
+        raise ExchangeError(_("This listing does not take requests."))
+    if Exchange.objects.filter(listing=listing, asker=asker, state__in=OPEN_STATES).exists():
+        raise ExchangeError(_("You already have an open request for this listing."))
+
+    now = timezone.now()
+    expires_at = now + REQUEST_LIFETIME
+    exchange = Exchange(
+        listing=listing, kind=kind, asker=asker, owner_id=listing.owner_id,
+        message=message.strip()[:2000], requested_at=now, pay_in_person=True,
+    )
+
+    if kind == ExchangeKind.LOAN:
+        _refuse_if_overdue(asker)
+        today = timezone.localdate()
+        if start_date is None or end_date is None:
+            raise ExchangeError({"start_date": [_("Choose the days you need it.")]})
+        if start_date < today:
+            raise ExchangeError({"start_date": [_("The loan cannot start in the past.")]})
+        if end_date < start_date:
+            raise ExchangeError({"end_date": [_("The last day comes after the first.")]})
+        if (end_date - start_date).days + 1 > MAX_LOAN_DAYS:
+            raise ExchangeError({"end_date": [
+                _("A loan lasts at most %(days)s days.") % {"days": MAX_LOAN_DAYS}
+            ]})
+        if start_date > today + timedelta(days=MAX_LOAN_ADVANCE_DAYS):
+            raise ExchangeError({"start_date": [_("Ask at most a year ahead.")]})
+        conflict = loan_conflict(listing, start_date, end_date)
+        if conflict:
+            raise ExchangeError({"start_date": [conflict]})
+        exchange.start_date, exchange.end_date = start_date, end_date
+        exchange.amount_cents = listing.price_cents * ((end_date - start_date).days + 1)
+        exchange.deposit_cents = listing.deposit_cents
+        expires_at = min(expires_at, _start_of_day(start_date))
+
+    elif kind == ExchangeKind.RIDE:
+        if listing.departs_at is None or listing.departs_at <= now:
+            raise ExchangeError(_("This ride has already left."))
+        free = (listing.seats or 0) - seats_taken(listing)
+        if not seats or seats < 1:
+            raise ExchangeError({"seats": [_("Book at least one seat.")]})
+        if seats > free:
+            raise ExchangeError({"seats": [
+                _("Only %(free)s seat(s) left.") % {"free": max(free, 0)}
+            ]})
+        exchange.seats = seats
+        exchange.amount_cents = listing.price_cents * seats
+        expires_at = min(expires_at, listing.departs_at)
+
+    elif kind == ExchangeKind.SWAP:
+        offered = list(offered)
+        if not offered:
+            raise ExchangeError({"offered": [_("Offer at least one of your listings.")]})
+        for item in offered:
+            if item.owner_id != asker.pk or item.status != Status.ACTIVE or item.kind != Kind.ITEM:
+                raise ExchangeError({"offered": [
+                    _("You can only offer your own active tools and items.")
+                ]})
+
+    elif kind == ExchangeKind.SALE:
+        exchange.amount_cents = listing.price_cents
+
+    exchange.expires_at = expires_at
+    exchange.full_clean(exclude=["offered_listings"])
+    exchange.save()
+    if kind == ExchangeKind.SWAP:
+        exchange.offered_listings.set(offered)
+    _record(exchange, "request", asker, "", State.REQUESTED, exchange.message)
+    return exchange
+
+
+# --- Transitions -------------------------------------------------------------------
+
+
+def _record(exchange: Exchange, action: str, actor: Member | None, from_state: str,
+            to_state: str, note: str = "") -> ExchangeEvent:
+    event = ExchangeEvent.objects.create(
+        exchange=exchange, actor=actor, action=action, from_state=from_state,
+        to_state=to_state, note=note.strip()[:2000],
+    )
+    transaction.on_commit(lambda: exchange_changed.send(
+        sender=Exchange, exchange=exchange, event=event, actor=actor,
+    ))
+    return event
+
+
+def _transition(
+    exchange: Exchange,
+    action: str,
+    by: Member | None,
+    note: str = "",
+    check: Callable[[Exchange, Listing], None] | None = None,
+) -> Exchange:
+    """Apply one row of TRANSITIONS; `by=None` is Partage itself (timers, webhooks)."""
+    transition = TRANSITIONS[action]
+    listing = Listing.objects.select_for_update().get(pk=exchange.listing_id)
+    locked = Exchange.objects.select_for_update().get(pk=exchange.pk)
+    locked.listing = listing
+    role = Role.SYSTEM if by is None else locked.role_of(by)
+    if role is None:
+        raise ExchangeError(_("You are not part of this exchange."))
+    if role not in transition.allowed_roles(locked.kind):
+        raise ExchangeError(
+            _("Only %(who)s can do this.") % {
+                "who": ", ".join(str(Role(r).label) for r in sorted(transition.allowed_roles(locked.kind)))
+                or _("nobody")
+            }
+        )
+    if locked.state not in transition.sources:
+        raise ExchangeError(
+            _("This exchange is %(state)s: it cannot be changed this way now.")
+            % {"state": locked.get_state_display().lower()}
+        )
+    if check is not None:
+        check(locked, listing)
+    from_state = locked.state
+    locked.state = transition.target
+    locked.save(update_fields=["state", "blocked_until", "updated_at"])
+    _record(locked, action, by, from_state, transition.target, note)
+    return locked
+
+
+def _check_accept(exchange: Exchange, listing: Listing) -> None:
+    if listing.status != Status.ACTIVE:
+        raise ExchangeError(_("Reactivate the listing before accepting."))
+    if exchange.kind == ExchangeKind.LOAN:
+        conflict = loan_conflict(listing, exchange.start_date, exchange.end_date, exclude=exchange)
+        if conflict:
+            raise ExchangeError(conflict)
+        exchange.blocked_until = exchange.end_date + timedelta(days=listing.loan_buffer_days)
+    elif exchange.kind == ExchangeKind.RIDE:
+        if listing.departs_at is None or listing.departs_at <= timezone.now():
+            raise ExchangeError(_("This ride has already left."))
+        if seats_taken(listing, exclude=exchange) + (exchange.seats or 0) > (listing.seats or 0):
+            raise ExchangeError(_("Not enough seats are left for this booking."))
+    elif exchange.kind in (ExchangeKind.SALE, ExchangeKind.SWAP):
+        if Exchange.objects.filter(
+            listing=listing, kind=exchange.kind, state__in=HOLDING_STATES
+        ).exclude(pk=exchange.pk).exists():
+            raise ExchangeError(_("You already accepted another request for this listing."))
+        if exchange.kind == ExchangeKind.SWAP and exchange.offered_listings.exclude(
+            status=Status.ACTIVE
+        ).exists():
+            raise ExchangeError(_("One of the offered listings is no longer available."))
+
+
+@transaction.atomic
+def exchange_accept(*, exchange: Exchange, by: Member, note: str = "") -> Exchange:
+    """The owner accepts. Loans: the days (and the buffer after them) must still be free
+    on the locked listing — two accepted loans of one listing never overlap. Rides: the
+    booked seats never exceed the seats offered. Sales and swaps: one buyer only."""
+    return _transition(exchange, "accept", by, note, _check_accept)
+
+
+@transaction.atomic
+def exchange_decline(*, exchange: Exchange, by: Member, note: str = "") -> Exchange:
+    return _transition(exchange, "decline", by, note)
+
+
+@transaction.atomic
+def exchange_cancel(*, exchange: Exchange, by: Member, note: str = "") -> Exchange:
+    """The asker withdraws a request that has no answer yet."""
+    return _transition(exchange, "cancel", by, note)
+
+
+@transaction.atomic
+def exchange_call_off(*, exchange: Exchange, by: Member, note: str = "") -> Exchange:
+    """Either party cancels an accepted deal before the hand-over; the days or seats it
+    held are free again at once."""
+    return _transition(exchange, "call_off", by, note)
+
+
+@transaction.atomic
+def exchange_expire(*, exchange: Exchange) -> Exchange:
+    return _transition(exchange, "expire", None, _("No answer in time."))
+
+
+@transaction.atomic
+def exchange_mark_paid(*, exchange: Exchange, note: str = "") -> Exchange:
+    """Partage records an online payment (from the payment provider's confirmation)."""
+    return _transition(exchange, "pay", None, note)
+
+
+def _check_start(exchange: Exchange, listing: Listing) -> None:
+    if exchange.state == State.ACCEPTED and not exchange.pay_in_person and exchange.amount_cents:
+        raise ExchangeError(_("The payment has not arrived yet."))
+    if exchange.kind == ExchangeKind.LOAN:
+        overdue = overdue_loans_of(exchange.asker).exclude(pk=exchange.pk).first()
+        if overdue:
+            raise ExchangeError(_("The borrower must first return an overdue loan."))
+
+
+@transaction.atomic
+def exchange_start(*, exchange: Exchange, by: Member, note: str = "") -> Exchange:
+    """The hand-over happened (or the ride left). Paid online deals start once paid."""
+    return _transition(exchange, "start", by, note, _check_start)
+
+
+def _close_swapped_and_sold(exchange: Exchange, listing: Listing) -> None:
+    to_close = [listing.pk]
+    if exchange.kind == ExchangeKind.SWAP:
+        to_close += list(exchange.offered_listings.values_list("pk", flat=True))
+    if exchange.kind in (ExchangeKind.SWAP, ExchangeKind.SALE):
+        Listing.objects.filter(pk__in=to_close).exclude(status=Status.REMOVED).update(
+            status=Status.CLOSED, updated_at=timezone.now()
+        )
+
+
+@transaction.atomic
+def exchange_complete(*, exchange: Exchange, by: Member, note: str = "") -> Exchange:
+    """It is done: the lender has the thing back, the buyer has it, the ride arrived.
+    A completed sale closes the listing; a completed swap closes every listing in it."""
+    return _transition(exchange, "complete", by, note, _close_swapped_and_sold)
+
+
+@transaction.atomic
+def exchange_dispute(*, exchange: Exchange, by: Member, note: str) -> Exchange:
+    """Either party reports a problem; a moderator settles it later. A reason is required."""
+    if not note.strip():
+        raise ExchangeError({"note": [_("Tell us what went wrong.")]})
+    return _transition(exchange, "dispute", by, note)
+
+
+ACTIONS: dict[str, Callable[..., Exchange]] = {
+    "accept": exchange_accept,
+    "decline": exchange_decline,
+    "cancel": exchange_cancel,
+    "call_off": exchange_call_off,
+    "start": exchange_start,
+    "complete": exchange_complete,
+    "dispute": exchange_dispute,
+}
+
+
+def available_actions(exchange: Exchange, member: Member) -> list[str]:
+    """The actions this member may take now, in the table's order (for the page)."""
+    role = exchange.role_of(member)
+    return [action for action in ACTIONS if exchange.can_transition(action, role)]
+
+
+# --- Time ---------------------------------------------------------------------------
+
+
+def expire_due_requests(now: datetime | None = None) -> list[Exchange]:
+    """Expire every request whose time is up. Each in its own transaction, so one
+    failure does not stop the others; an exchange answered meanwhile is skipped."""
+    now = now or timezone.now()
+    expired = []
+    for pk in Exchange.objects.filter(state=State.REQUESTED, expires_at__lte=now).values_list("pk", flat=True):
+        exchange = Exchange.objects.get(pk=pk)
+        try:
+            expired.append(exchange_expire(exchange=exchange))
+        except ExchangeError:
+            continue
+    return expired
+
+
+def remind_overdue_loans(today: date | None = None) -> list[Exchange]:
+    """Remind borrowers the day after the due date and every 3 days after. Running it
+    again the same day sends nothing more (the day of the last reminder is stored)."""
+    today = today or timezone.localdate()
+    reminded = []
+    due = Exchange.objects.filter(
+        kind=ExchangeKind.LOAN, state=State.IN_PROGRESS, end_date__lt=today
+    ).filter(
+        Q(last_reminder_on__isnull=True)
+        | Q(last_reminder_on__lte=today - timedelta(days=REMINDER_EVERY_DAYS))
+    )
+    for pk in due.values_list("pk", flat=True):
+        with transaction.atomic():
+            exchange = Exchange.objects.select_for_update().get(pk=pk)
+            if exchange.state != State.IN_PROGRESS:
+                continue
+            if exchange.last_reminder_on and (today - exchange.last_reminder_on).days < REMINDER_EVERY_DAYS:
+                continue
+            exchange.last_reminder_on = today
+            exchange.save(update_fields=["last_reminder_on", "updated_at"])
+            days_late = (today - exchange.end_date).days
+            transaction.on_commit(lambda e=exchange, d=days_late: loan_overdue.send(
+                sender=Exchange, exchange=e, days_late=d,
+            ))
+            reminded.append(exchange)
+    return reminded
