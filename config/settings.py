@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "members",
     "listings",
     "exchanges",
+    "messaging",
 ]
 
 MIDDLEWARE = [
@@ -95,6 +96,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "messaging.context_processors.notifications",
             ],
         },
     },
@@ -258,6 +260,8 @@ X_FRAME_OPTIONS = "DENY"
 
 # --- Site --------------------------------------------------------------------------------
 SITE_NAME = "Partage"
+# Where the site is reached from outside: the links in emails are built on it.
+SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000")
 # The town the demo lives in and the map starts from when a member shared no location.
 DEFAULT_TOWN = env_str("DEFAULT_TOWN", "Annecy")
 LISTINGS_PAGE_SIZE = env_int("LISTINGS_PAGE_SIZE", 20)

@@ -16,6 +16,8 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("members/", include("members.urls")),
     path("listings/", include("listings.urls")),
+    path("exchanges/", include("exchanges.urls")),
+    path("notifications/", include("messaging.urls")),
     path("admin/", admin.site.urls),
 ]
 

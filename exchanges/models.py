@@ -186,7 +186,8 @@ class Exchange(models.Model):
                                    name="exchange_not_with_oneself"),
             models.CheckConstraint(
                 condition=~Q(kind=ExchangeKind.LOAN)
-                | (Q(start_date__isnull=False) & Q(end_date__gte=models.F("start_date"))),
+                | (Q(start_date__isnull=False) & Q(end_date__isnull=False)
+                   & Q(end_date__gte=models.F("start_date"))),
                 name="exchange_loan_dates_ordered",
             ),
             models.CheckConstraint(
@@ -195,10 +196,18 @@ class Exchange(models.Model):
                 name="exchange_buffer_after_end",
             ),
             models.CheckConstraint(
-                condition=~Q(kind=ExchangeKind.RIDE) | (Q(seats__gte=1) & Q(seats__lte=8)),
+                condition=~Q(kind=ExchangeKind.RIDE)
+                | (Q(seats__isnull=False) & Q(seats__gte=1) & Q(seats__lte=8)),
                 name="exchange_ride_seats",
             ),
             models.CheckConstraint(condition=Q(state__in=State.values), name="exchange_state_known"),
+            # A loan that holds days always says until when (the exclusion constraint
+            # would otherwise see an open-ended range).
+            models.CheckConstraint(
+                condition=~Q(kind=ExchangeKind.LOAN, state__in=sorted(HOLDING_STATES))
+                | Q(blocked_until__isnull=False),
+                name="exchange_held_loan_has_blocked_until",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -138,7 +138,8 @@ def exchange_request(
     days that are free (at most 60, within a year) and the asker has no overdue loan;
     rides ask 1 to the free seats before departure; swaps offer the asker's own active
     items. Amounts are fixed now in cents. The request expires after 72 hours or when
-    the period or the ride starts, whichever comes first."""
+    the period or the ride starts, whichever comes first (a loan asked for today: at
+    the end of today)."""
     listing = Listing.objects.select_for_update().get(pk=listing.pk)
     kind = exchange_kind_for(listing)
     if listing.owner_id == asker.pk:
@@ -178,7 +179,9 @@ def exchange_request(
         exchange.start_date, exchange.end_date = start_date, end_date
         exchange.amount_cents = listing.price_cents * ((end_date - start_date).days + 1)
         exchange.deposit_cents = listing.deposit_cents
-        expires_at = min(expires_at, _start_of_day(start_date))
+        # A loan asked for today has already "started" at midnight; the owner may still
+        # answer until the end of that day rather than the request being born expired.
+        expires_at = min(expires_at, _start_of_day(max(start_date, today + timedelta(days=1))))
 
     elif kind == ExchangeKind.RIDE:
         if listing.departs_at is None or listing.departs_at <= now:
@@ -195,7 +198,11 @@ def exchange_request(
         expires_at = min(expires_at, listing.departs_at)
 
     elif kind == ExchangeKind.SWAP:
-        offered = list(offered)
+        # Re-read and lock what is offered: the caller's objects may be stale.
+        offered_ids = sorted({item.pk for item in offered})
+        offered = list(Listing.objects.select_for_update().filter(pk__in=offered_ids).order_by("pk"))
+        if len(offered) != len(offered_ids):
+            raise ExchangeError({"offered": [_("One of the offered listings no longer exists.")]})
         if not offered:
             raise ExchangeError({"offered": [_("Offer at least one of your listings.")]})
         for item in offered:
@@ -268,6 +275,10 @@ def _transition(
 
 
 def _check_accept(exchange: Exchange, listing: Listing) -> None:
+    # The tick expires requests every few minutes; in between, a request past its time
+    # must not be accepted (its asker was told it lapsed, a loan's first day has begun).
+    if exchange.expires_at is not None and exchange.expires_at <= timezone.now():
+        raise ExchangeError(_("This request has expired."))
     if listing.status != Status.ACTIVE:
         raise ExchangeError(_("Reactivate the listing before accepting."))
     if exchange.kind == ExchangeKind.LOAN:
@@ -293,9 +304,10 @@ def _check_accept(exchange: Exchange, listing: Listing) -> None:
 
 @transaction.atomic
 def exchange_accept(*, exchange: Exchange, by: Member, note: str = "") -> Exchange:
-    """The owner accepts. Loans: the days (and the buffer after them) must still be free
-    on the locked listing — two accepted loans of one listing never overlap. Rides: the
-    booked seats never exceed the seats offered. Sales and swaps: one buyer only."""
+    """The owner accepts a request that has not expired. Loans: the days (and the buffer
+    after them) must still be free on the locked listing — two accepted loans of one
+    listing never overlap. Rides: the booked seats never exceed the seats offered. Sales
+    and swaps: one buyer only."""
     return _transition(exchange, "accept", by, note, _check_accept)
 
 
@@ -388,12 +400,28 @@ def available_actions(exchange: Exchange, member: Member) -> list[str]:
 # --- Time ---------------------------------------------------------------------------
 
 
+def requests_due(now: datetime | None = None):
+    """Requests whose answer time is over."""
+    return Exchange.objects.filter(state=State.REQUESTED, expires_at__lte=now or timezone.now())
+
+
+def loans_due_for_reminder(today: date | None = None):
+    """Running loans past their last day whose borrower was not reminded in 3 days."""
+    today = today or timezone.localdate()
+    return Exchange.objects.filter(
+        kind=ExchangeKind.LOAN, state=State.IN_PROGRESS, end_date__lt=today
+    ).filter(
+        Q(last_reminder_on__isnull=True)
+        | Q(last_reminder_on__lte=today - timedelta(days=REMINDER_EVERY_DAYS))
+    )
+
+
 def expire_due_requests(now: datetime | None = None) -> list[Exchange]:
     """Expire every request whose time is up. Each in its own transaction, so one
     failure does not stop the others; an exchange answered meanwhile is skipped."""
     now = now or timezone.now()
     expired = []
-    for pk in Exchange.objects.filter(state=State.REQUESTED, expires_at__lte=now).values_list("pk", flat=True):
+    for pk in requests_due(now).values_list("pk", flat=True):
         exchange = Exchange.objects.get(pk=pk)
         try:
             expired.append(exchange_expire(exchange=exchange))
@@ -407,13 +435,7 @@ def remind_overdue_loans(today: date | None = None) -> list[Exchange]:
     again the same day sends nothing more (the day of the last reminder is stored)."""
     today = today or timezone.localdate()
     reminded = []
-    due = Exchange.objects.filter(
-        kind=ExchangeKind.LOAN, state=State.IN_PROGRESS, end_date__lt=today
-    ).filter(
-        Q(last_reminder_on__isnull=True)
-        | Q(last_reminder_on__lte=today - timedelta(days=REMINDER_EVERY_DAYS))
-    )
-    for pk in due.values_list("pk", flat=True):
+    for pk in loans_due_for_reminder(today).values_list("pk", flat=True):
         with transaction.atomic():
             exchange = Exchange.objects.select_for_update().get(pk=pk)
             if exchange.state != State.IN_PROGRESS:

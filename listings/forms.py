@@ -17,7 +17,13 @@ from django.utils.translation import gettext_lazy as _
 
 from core import geo
 from listings.models import TERMS_BY_KIND, Category, Condition, Kind, Listing, ServicePlace, Terms
-from listings.services import MAX_AMOUNT_CENTS, MAX_MINUTES, ListingData, default_place_for
+from listings.services import (
+    MAX_AMOUNT_CENTS,
+    MAX_LOAN_BUFFER_DAYS,
+    MAX_MINUTES,
+    ListingData,
+    default_place_for,
+)
 from members.models import Member
 
 # Digits with at most one decimal separator: no exponents, no "NaN", no thousands dots.
@@ -227,6 +233,12 @@ class ListingForm(forms.Form):
         label=_("Deposit (€)"),
         help_text=_("Only for a loan: returned when the thing comes back in good shape."),
     )
+    loan_buffer_days = forms.IntegerField(
+        label=_("Days kept free between loans"), min_value=0, max_value=MAX_LOAN_BUFFER_DAYS,
+        required=False, widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
+        help_text=_("Only for a loan: days nobody can borrow it after each return, "
+                    "for cleaning or repair. 0 for none."),
+    )
     hours = HoursField(label=_("Hours asked"))
     town = TownField(label=_("Town"), required=False, datalist_id="town-suggestions")
 
@@ -260,7 +272,7 @@ class ListingForm(forms.Form):
 
     FIELDS_BY_KIND: dict[str, tuple[str, ...]] = {
         Kind.ITEM: ("terms", "title", "description", "category", "condition", "price",
-                    "deposit", "town"),
+                    "deposit", "loan_buffer_days", "town"),
         Kind.RIDE: ("title", "origin", "destination", "departs_at", "seats", "price",
                     "luggage_ok", "pets_ok", "smoking_ok", "description", "category"),
         Kind.SERVICE: ("terms", "title", "description", "category", "service_place",
@@ -350,6 +362,7 @@ class ListingForm(forms.Form):
             "smoking_ok": listing.smoking_ok,
             "service_place": listing.service_place,
             "duration": listing.duration_minutes,
+            "loan_buffer_days": listing.loan_buffer_days,
         }
 
     # --- cleaning --------------------------------------------------------------------
@@ -446,6 +459,7 @@ class ListingForm(forms.Form):
             smoking_ok=d.get("smoking_ok", False),
             service_place=d.get("service_place", ""),
             duration_minutes=d.get("duration"),
+            loan_buffer_days=d.get("loan_buffer_days") or 0,
         )
 
     def add_service_errors(self, error: ValidationError) -> None:

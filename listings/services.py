@@ -27,12 +27,14 @@ from members.models import Member
 EDITABLE_FIELDS = [
     "terms", "title", "description", "category", "condition", "price_cents", "deposit_cents",
     "hours_minutes", "origin_name", "destination_name", "departs_at", "seats", "luggage_ok",
-    "pets_ok", "smoking_ok", "service_place", "duration_minutes",
+    "pets_ok", "smoking_ok", "service_place", "duration_minutes", "loan_buffer_days",
 ]
 
 # Bounds that keep typing mistakes out: 100,000 € for any amount, 100 hours for any time.
 MAX_AMOUNT_CENTS = 10_000_000
 MAX_MINUTES = 100 * 60
+# Days an owner may keep free after each loan (the database refuses more, too).
+MAX_LOAN_BUFFER_DAYS = 30
 
 
 @dataclass
@@ -60,6 +62,7 @@ class ListingData:
     smoking_ok: bool = False
     service_place: str = ""
     duration_minutes: int | None = None
+    loan_buffer_days: int = 0
 
 
 def _validate(kind: str, data: ListingData, *, is_new: bool) -> None:
@@ -90,6 +93,9 @@ def _validate(kind: str, data: ListingData, *, is_new: bool) -> None:
         add("price_cents", _("A gift has no price."))
     if data.deposit_cents and data.terms != Terms.LEND:
         add("deposit_cents", _("Only a loan can ask for a deposit."))
+    if not 0 <= data.loan_buffer_days <= MAX_LOAN_BUFFER_DAYS:
+        add("loan_buffer_days", _("Keep between 0 and %(max)s days free between loans.")
+            % {"max": MAX_LOAN_BUFFER_DAYS})
     if data.terms == Terms.BARTER and kind != Kind.WANTED and not data.hours_minutes:
         add("hours_minutes", _("Say how many hours you ask."))
     if kind == Kind.RIDE:
@@ -126,6 +132,9 @@ def _apply(listing: Listing, kind: str, data: ListingData) -> None:
         listing.hours_minutes = None
     if listing.terms != Terms.LEND:
         listing.deposit_cents = 0
+    if listing.terms != Terms.LEND or kind != Kind.ITEM:
+        # Buffer days only mean something for a thing that is lent.
+        listing.loan_buffer_days = 0
     if listing.terms == Terms.GIVE:
         listing.price_cents = 0
     if kind == Kind.RIDE:

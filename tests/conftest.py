@@ -6,6 +6,9 @@ from django.utils import translation
 
 from tests.factories import PASSWORD, MemberFactory
 
+# The fake Stripe server and its fixtures (fake_stripe, stripe_client).
+pytest_plugins = ["tests.fake_stripe.conftest_plugin"]
+
 # Playwright's sync API runs an event loop in the test thread; Django must still allow
 # the ORM calls the tests make there (ARCHITECTURE.md, browser tests).
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")

@@ -40,6 +40,20 @@ def test_public_pages_fit_a_360_px_phone(page, live_server, marketplace, screens
     screenshot("listings-360")
 
 
+def test_a_members_pages_fit_a_360_px_phone(page, live_server, marketplace, password):
+    page.set_viewport_size({"width": 360, "height": 740})
+    page.goto(live_server.url + "/accounts/login/")
+    page.get_by_label("Email").fill(marketplace["owner"].email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign In").click()
+    expect(page.locator("body")).not_to_contain_text("Sign In")
+    for path in ["/", "/notifications/", "/exchanges/", "/listings/mine/", "/listings/new/",
+                 "/listings/new/item/", "/listings/new/ride/", "/members/me/edit/",
+                 "/members/me/location/", f"/listings/{marketplace['drill'].pk}/"]:
+        page.goto(live_server.url + path)
+        assert_fits(page, 360)
+
+
 def test_a_visitor_switches_to_french_from_the_menu(page, live_server, marketplace):
     page.goto(live_server.url + "/")
     page.locator("details.menu > summary").click()

@@ -1,0 +1,161 @@
+"""Exchange forms: the request form on a listing page (one per kind of deal), the note
+that goes with an action, and the owner's blocked days. They check the shape of what
+was typed; the services decide what is allowed. They never save anything."""
+
+from __future__ import annotations
+
+from django import forms
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from exchanges import selectors
+from exchanges.models import ExchangeKind
+from listings.models import Listing
+from members.models import Member
+
+DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+class ServiceErrorsMixin:
+    def add_service_errors(self, error: ValidationError) -> None:
+        """Show a service's refusal next to the field it names (or above the form)."""
+        if not hasattr(error, "error_dict"):
+            self.add_error(None, error)
+            return
+        for name, messages in error.message_dict.items():
+            target = name if name in self.fields and name != NON_FIELD_ERRORS else None
+            for message in messages:
+                self.add_error(target, message)
+
+
+class RequestForm(ServiceErrorsMixin, forms.Form):
+    """The message every request carries; subclasses add what their kind needs."""
+
+    message = forms.CharField(
+        label=_("Message to the owner"), max_length=2000, required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Say hello, and when and where you could meet."),
+    )
+
+    def __init__(self, *args, listing: Listing, asker: Member, **kwargs):
+        kwargs.setdefault("label_suffix", "")
+        kwargs.setdefault("prefix", "ask")
+        super().__init__(*args, **kwargs)
+        self.listing = listing
+        self.asker = asker
+        self.order_fields([name for name in self.fields if name != "message"] + ["message"])
+
+    def request_kwargs(self) -> dict:
+        """Keyword arguments for services.exchange_request."""
+        return {"message": self.cleaned_data.get("message", "")}
+
+
+class LoanRequestForm(RequestForm):
+    start_date = forms.DateField(label=_("From"), widget=DATE_INPUT)
+    end_date = forms.DateField(
+        label=_("Until"), widget=DATE_INPUT, help_text=_("The day you bring it back.")
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        today = timezone.localdate().isoformat()
+        for name in ("start_date", "end_date"):
+            # A hint for the date picker; the service refuses past days itself.
+            self.fields[name].widget = forms.DateInput(
+                attrs={"type": "date", "min": today}, format="%Y-%m-%d"
+            )
+
+    def request_kwargs(self) -> dict:
+        data = self.cleaned_data
+        return {**super().request_kwargs(),
+                "start_date": data["start_date"], "end_date": data["end_date"]}
+
+
+class RideRequestForm(RequestForm):
+    seats = forms.IntegerField(
+        label=_("Seats"), min_value=1, initial=1,
+        widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
+    )
+
+    def __init__(self, *args, free_seats: int, **kwargs):
+        super().__init__(*args, **kwargs)
+        field = self.fields["seats"]
+        # The service counts again on the locked listing; this only guides the input.
+        field.widget.attrs.update({"min": 1, "max": max(free_seats, 1)})
+        field.validators.append(_MaxSeats(free_seats))
+        field.help_text = _("%(free)s seat(s) left.") % {"free": free_seats}
+
+    def request_kwargs(self) -> dict:
+        return {**super().request_kwargs(), "seats": self.cleaned_data["seats"]}
+
+
+class _MaxSeats:
+    def __init__(self, free: int) -> None:
+        self.free = free
+
+    def __call__(self, value: int) -> None:
+        if value is not None and value > self.free:
+            raise ValidationError(
+                _("Only %(free)s seat(s) left.") % {"free": max(self.free, 0)}, code="max_seats"
+            )
+
+
+class SwapRequestForm(RequestForm):
+    offered = forms.ModelMultipleChoiceField(
+        label=_("What you offer in return"), queryset=Listing.objects.none(),
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": _("Offer at least one of your listings.")},
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["offered"].queryset = selectors.swappable_listings_of(
+            self.asker, besides=self.listing
+        )
+
+    def request_kwargs(self) -> dict:
+        return {**super().request_kwargs(), "offered": list(self.cleaned_data["offered"])}
+
+
+class SaleRequestForm(RequestForm):
+    pass
+
+
+FORMS_BY_KIND = {
+    ExchangeKind.LOAN: LoanRequestForm,
+    ExchangeKind.RIDE: RideRequestForm,
+    ExchangeKind.SWAP: SwapRequestForm,
+    ExchangeKind.SALE: SaleRequestForm,
+}
+
+
+def request_form_for(
+    listing: Listing, asker: Member, kind: str, data=None, *, free_seats: int | None = None
+) -> RequestForm | None:
+    """The request form fitting this kind of deal, or None when it takes no request."""
+    form_class = FORMS_BY_KIND.get(kind)
+    if form_class is None:
+        return None
+    extra = {"free_seats": free_seats or 0} if form_class is RideRequestForm else {}
+    return form_class(data, listing=listing, asker=asker, **extra)
+
+
+class ActionForm(forms.Form):
+    """The optional note sent with an action (a dispute needs one: the service says so)."""
+
+    note = forms.CharField(max_length=2000, required=False)
+
+
+class BlockedPeriodForm(ServiceErrorsMixin, forms.Form):
+    start_date = forms.DateField(label=_("From"), widget=DATE_INPUT)
+    end_date = forms.DateField(label=_("Until"), widget=DATE_INPUT)
+    note = forms.CharField(
+        label=_("Note for yourself"), max_length=200, required=False,
+        help_text=_("Optional, for example “on holiday”. Only you see it."),
+    )
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("label_suffix", "")
+        kwargs.setdefault("prefix", "block")
+        super().__init__(*args, **kwargs)

@@ -1,0 +1,51 @@
+"""Let time move deals on: expire unanswered requests, remind overdue borrowers.
+
+Run it from cron (every few minutes is fine, at least daily). It is idempotent: a
+request expires once, and a borrower gets at most one reminder a day (the services
+store the day of the last reminder), so running it twice does nothing more.
+"""
+
+from __future__ import annotations
+
+from django.core.management.base import BaseCommand
+
+from exchanges import services
+from exchanges.models import Exchange
+
+
+def _ids(exchanges) -> str:
+    return ", ".join(f"#{pk}" for pk in sorted(e.pk for e in exchanges))
+
+
+def _sentence(verb: str, noun: str, nouns: str, exchanges: list) -> str:
+    count = len(exchanges)
+    if not count:
+        return f"{verb} no {nouns}."
+    return f"{verb} {count} {noun if count == 1 else nouns}: {_ids(exchanges)}."
+
+
+class Command(BaseCommand):
+    help = "Expire requests with no answer in time and remind borrowers of overdue loans."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument(
+            "--dry-run", action="store_true",
+            help="Say what would be done, change nothing and send nothing.",
+        )
+
+    def handle(self, *args, dry_run: bool = False, **options) -> None:
+        if dry_run:
+            expired, reminded = self._due()
+            verbs = ("Would expire", "Would remind")
+        else:
+            expired = services.expire_due_requests()
+            reminded = services.remind_overdue_loans()
+            verbs = ("Expired", "Reminded")
+        self.stdout.write(" ".join([
+            _sentence(verbs[0], "request", "requests", expired),
+            _sentence(verbs[1], "overdue loan", "overdue loans", reminded),
+        ]))
+
+    def _due(self) -> tuple[list[Exchange], list[Exchange]]:
+        # The same selection the services act on, read only.
+        return list(services.requests_due()), list(services.loans_due_for_reminder())

@@ -1,0 +1,13 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class MessagingConfig(AppConfig):
+    name = "messaging"
+    verbose_name = _("Messaging")
+
+    def ready(self) -> None:
+        # messaging listens to exchanges; exchanges never imports messaging.
+        from messaging import receivers
+
+        receivers.connect()

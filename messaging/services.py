@@ -1,0 +1,138 @@
+"""Every change to notifications: create one (once per cause), email it, mark read.
+
+These are the single place a notification is born, so the live push of the messaging
+issue will hook in here (after commit), not in the receivers.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from members.models import Member
+from messaging.models import NEEDS_ACTION, Notification, NotificationKind
+
+logger = logging.getLogger(__name__)
+
+
+def notification_create(
+    *,
+    member: Member,
+    kind: str,
+    dedupe_key: str,
+    params: dict[str, Any] | None = None,
+    url: str = "",
+    exchange=None,
+    needs_action: bool | None = None,
+) -> tuple[Notification, bool]:
+    """Record that `member` should know about something. Guarantees: at most one
+    notification per (member, dedupe_key), also when the same cause is replayed or two
+    processes race; returns (notification, created). `needs_action` defaults to the
+    kind's (NEEDS_ACTION)."""
+    if needs_action is None:
+        needs_action = kind in NEEDS_ACTION
+    existing = Notification.objects.filter(member=member, dedupe_key=dedupe_key).first()
+    if existing is not None:
+        return existing, False
+    try:
+        with transaction.atomic():
+            notification = Notification.objects.create(
+                member=member, kind=kind, dedupe_key=dedupe_key, params=params or {},
+                url=url, exchange=exchange, needs_action=needs_action,
+            )
+    except IntegrityError:
+        # Another process created it between the read and the insert.
+        return Notification.objects.get(member=member, dedupe_key=dedupe_key), False
+    return notification, True
+
+
+def _language_for(member: Member) -> str:
+    # Members choose no language yet; issue 8 (preferences) may add one.
+    return getattr(member, "language", "") or settings.LANGUAGE_CODE
+
+
+def _absolute(url: str) -> str:
+    return settings.SITE_URL.rstrip("/") + url if url.startswith("/") else url
+
+
+# What the reader can do next, added to the email under the notification's sentence.
+def _hints() -> dict[str, str]:
+    return {
+        NotificationKind.EXCHANGE_REQUESTED: _(
+            "Please accept or decline it: without an answer the request expires."
+        ),
+        NotificationKind.EXCHANGE_ACCEPTED: _(
+            "Agree with them on when and where to meet. Payment, if any, is made in person "
+            "at the hand-over."
+        ),
+        NotificationKind.EXCHANGE_DISPUTED: _(
+            "Read what they wrote and answer them; a moderator will help settle it."
+        ),
+        NotificationKind.LOAN_OVERDUE: _("Please bring it back, or agree on a new date with the owner."),
+    }
+
+
+def notification_email(*, notification: Notification) -> bool:
+    """Email a notification that needs action to its member, once. Guarantees: nothing
+    is sent for kinds that need no action or to inactive members; `emailed_at` is
+    claimed before sending, so a replay or a second process never sends it twice; a
+    failed send is logged and released (it never breaks the caller). Returns whether
+    it was sent."""
+    member = notification.member
+    if not notification.needs_action or not member.is_active or not member.email:
+        return False
+    now = timezone.now()
+    claimed = Notification.objects.filter(
+        pk=notification.pk, emailed_at__isnull=True
+    ).update(emailed_at=now)
+    if not claimed:
+        return False
+    try:
+        with translation.override(_language_for(member)):
+            context = {
+                "member": member,
+                "notification": notification,
+                "text": notification.text,
+                "hint": _hints().get(notification.kind, ""),
+                "link": _absolute(notification.url),
+                "notifications_link": _absolute(reverse("notifications:list")),
+                "site_name": settings.SITE_NAME,
+            }
+            # One line whatever a title holds: a header never carries a newline.
+            subject = " ".join(f"[{settings.SITE_NAME}] {notification.text}".split())
+            body = render_to_string("messaging/email/notification.txt", context)
+        send_mail(subject, body, None, [member.email], fail_silently=False)
+    except Exception:
+        # The deal is already committed: a mail server hiccup must not turn the page
+        # into an error. Release the claim so a later retry may send it.
+        logger.exception("Could not email notification %s", notification.pk)
+        Notification.objects.filter(pk=notification.pk).update(emailed_at=None)
+        return False
+    notification.emailed_at = now
+    return True
+
+
+def notification_mark_read(*, notification: Notification) -> Notification:
+    """Mark one notification read; reading it again keeps the first time."""
+    if notification.read_at is None:
+        now = timezone.now()
+        Notification.objects.filter(pk=notification.pk, read_at__isnull=True).update(read_at=now)
+        notification.read_at = now
+    return notification
+
+
+def notifications_mark_all_read(*, member: Member) -> int:
+    """Mark every unread notification of the member read; returns how many."""
+    return Notification.objects.for_member(member).unread().update(read_at=timezone.now())
+
+
+def unread_count(member: Member) -> int:
+    return Notification.objects.for_member(member).unread().count()
