@@ -8,6 +8,7 @@ from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from exchanges import selectors
 from exchanges.models import ExchangeKind
@@ -52,7 +53,7 @@ class RequestForm(ServiceErrorsMixin, forms.Form):
 
 
 class LoanRequestForm(RequestForm):
-    start_date = forms.DateField(label=_("From"), widget=DATE_INPUT)
+    start_date = forms.DateField(label=pgettext_lazy("first day", "From"), widget=DATE_INPUT)
     end_date = forms.DateField(
         label=_("Until"), widget=DATE_INPUT, help_text=_("The day you bring it back.")
     )
@@ -148,7 +149,7 @@ class ActionForm(forms.Form):
 
 
 class BlockedPeriodForm(ServiceErrorsMixin, forms.Form):
-    start_date = forms.DateField(label=_("From"), widget=DATE_INPUT)
+    start_date = forms.DateField(label=pgettext_lazy("first day", "From"), widget=DATE_INPUT)
     end_date = forms.DateField(label=_("Until"), widget=DATE_INPUT)
     note = forms.CharField(
         label=_("Note for yourself"), max_length=200, required=False,

@@ -12,6 +12,7 @@ from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core import geo
 from exchanges.models import (
     FINAL_STATES,
     HOLDING_STATES,
@@ -20,6 +21,7 @@ from exchanges.models import (
     Exchange,
     ExchangeEvent,
     ExchangeKind,
+    Role,
     State,
 )
 from listings.models import Kind, Listing, Status
@@ -202,3 +204,17 @@ def availability_calendar(
             ])
         result.append(month)
     return result
+
+
+def exact_place_for(exchange: Exchange, member) -> geo.Point | None:
+    """The listing's exact point, shown only to the member who asked, and only while an
+    accepted deal holds it: public pages never go below the ~500 m approximation."""
+    listing = exchange.listing
+    if (
+        exchange.role_of(member) == Role.ASKER
+        and exchange.state in HOLDING_STATES
+        and listing.lat is not None
+        and listing.lng is not None
+    ):
+        return geo.Point(listing.lat, listing.lng)
+    return None

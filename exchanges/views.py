@@ -102,6 +102,7 @@ def exchange_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "actions": actions,
         "offered": list(exchange.offered_listings.all()),
         "is_overdue": exchange.is_overdue(),
+        "exact_place": selectors.exact_place_for(exchange, request.user),
     })
 
 

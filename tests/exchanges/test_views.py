@@ -494,3 +494,25 @@ def test_exchange_pages_carry_no_inline_script(client, drill, alice, bob):
         html = page(client, url)
         main = html[html.index("<main"):html.index("</main>")]
         assert "<script" not in main and " onclick=" not in main and " onsubmit=" not in main
+
+
+def test_the_exact_place_is_shown_to_the_asker_only_once_the_deal_is_accepted(client, db):
+    from exchanges import services
+    from tests.factories import ListingFactory, MemberFactory
+
+    owner, asker = MemberFactory(), MemberFactory()
+    listing = ListingFactory(owner=owner, lat=45.912345, lng=6.123456)
+    start = timezone.localdate() + timedelta(days=3)
+    exchange = services.exchange_request(listing=listing, asker=asker, start_date=start, end_date=start)
+    client.force_login(asker)
+    assert "45.912345" not in client.get(exchange.get_absolute_url()).content.decode()
+
+    services.exchange_accept(exchange=exchange, by=owner)
+    body = client.get(exchange.get_absolute_url()).content.decode()
+    assert "geo:45.912345,6.123456" in body
+
+    client.force_login(owner)
+    assert "geo:45.912345" not in client.get(exchange.get_absolute_url()).content.decode()
+    services.exchange_call_off(exchange=exchange, by=owner)
+    client.force_login(asker)
+    assert "45.912345" not in client.get(exchange.get_absolute_url()).content.decode()
