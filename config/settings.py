@@ -243,6 +243,8 @@ STRIPE_SECRET_KEY = env_str("STRIPE_SECRET_KEY", "")
 STRIPE_PUBLISHABLE_KEY = env_str("STRIPE_PUBLISHABLE_KEY", "")
 STRIPE_WEBHOOK_SECRET = env_str("STRIPE_WEBHOOK_SECRET", "")
 STRIPE_API_BASE = env_str("STRIPE_API_BASE", "")
+# The platform's share of each online sale or ride, in percent (whole numbers).
+PLATFORM_FEE_PERCENT = env_int("PLATFORM_FEE_PERCENT", 5)
 
 # --- Security ---------------------------------------------------------------------------
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEBUG and bool(DATABASE_URL))

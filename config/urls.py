@@ -4,6 +4,7 @@ from django.urls import include, path, re_path
 from django.views.static import serve as serve_static_file
 
 from core import views as core_views
+from exchanges import payment_views
 from listings import browse_views
 
 urlpatterns = [
@@ -17,6 +18,7 @@ urlpatterns = [
     path("members/", include("members.urls")),
     path("listings/", include("listings.urls")),
     path("exchanges/", include("exchanges.urls")),
+    path("stripe/webhook/", payment_views.stripe_webhook, name="stripe-webhook"),
     path("notifications/", include("messaging.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -299,3 +299,167 @@ class BlockedPeriod(models.Model):
 
     def __str__(self) -> str:
         return f"{self.listing}: {self.start_date} – {self.end_date}"
+
+
+# --- Loan extensions
+
+
+class ExtensionState(models.TextChoices):
+    REQUESTED = "requested", _("Asked")
+    ACCEPTED = "accepted", _("Accepted")
+    DECLINED = "declined", _("Declined")
+    CANCELLED = "cancelled", _("Withdrawn")
+
+
+class LoanExtension(models.Model):
+    """A borrower's request to keep a loan longer, and the owner's answer. Accepting it
+    moves the loan's end (exchanges/extensions.py, under the same no-overlap rule)."""
+
+    exchange = models.ForeignKey(Exchange, on_delete=models.CASCADE, related_name="extensions")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    new_end_date = models.DateField(_("new last day"))
+    state = models.CharField(
+        _("state"), max_length=16, choices=ExtensionState.choices,
+        default=ExtensionState.REQUESTED,
+    )
+    note = models.TextField(_("note"), max_length=2000, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("loan extension")
+        verbose_name_plural = _("loan extensions")
+        constraints = [
+            # One question at a time: the owner answers it before the next one.
+            models.UniqueConstraint(
+                fields=["exchange"], condition=Q(state=ExtensionState.REQUESTED),
+                name="loan_extension_one_open_per_exchange",
+            ),
+            models.CheckConstraint(condition=Q(state__in=ExtensionState.values),
+                                   name="loan_extension_state_known"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.exchange_id}: until {self.new_end_date} ({self.state})"
+
+
+# --- Online payments (Stripe). Rules and every Stripe call live in exchanges/payments.py.
+
+
+class ConnectedAccount(models.Model):
+    """A member's Stripe Connect (Express) account, where their sales and claimed
+    deposits are paid. Mirrors what Stripe last told us about it."""
+
+    member = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="stripe_account"
+    )
+    stripe_account_id = models.CharField(max_length=64, unique=True)
+    charges_enabled = models.BooleanField(default=False)
+    details_submitted = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("connected Stripe account")
+        verbose_name_plural = _("connected Stripe accounts")
+
+    def __str__(self) -> str:
+        return f"{self.stripe_account_id} ({self.member_id})"
+
+    @property
+    def is_ready(self) -> bool:
+        return self.charges_enabled and self.details_submitted
+
+
+class PaymentPurpose(models.TextChoices):
+    CHARGE = "charge", _("Payment")
+    DEPOSIT = "deposit", _("Deposit")
+
+
+class PaymentState(models.TextChoices):
+    PENDING = "pending", _("Waiting for payment")
+    PAID = "paid", _("Paid")
+    AUTHORISED = "authorised", _("Deposit held")
+    RELEASED = "released", _("Deposit released")
+    CAPTURED = "captured", _("Deposit claimed")
+    REFUNDED = "refunded", _("Refunded")
+    EXPIRED = "expired", _("Not paid in time")
+    VOID = "void", _("No longer needed")
+
+
+# A deal has at most one live payment of each purpose.
+LIVE_PAYMENT_STATES = (PaymentState.PENDING, PaymentState.PAID, PaymentState.AUTHORISED)
+
+
+class Payment(models.Model):
+    """One online payment of a deal: the price (a Checkout destination charge to the
+    owner's connected account, the platform keeping its fee) or the loan deposit (a
+    manual-capture hold). Amounts in integer cents, as Stripe counts them."""
+
+    exchange = models.ForeignKey(Exchange, on_delete=models.PROTECT, related_name="payments")
+    purpose = models.CharField(max_length=16, choices=PaymentPurpose.choices)
+    state = models.CharField(
+        max_length=16, choices=PaymentState.choices, default=PaymentState.PENDING
+    )
+    # The n-th Checkout session made for this payment (a new one after one expires):
+    # part of the idempotency key, so a retry reuses the session and never makes two.
+    attempts = models.PositiveSmallIntegerField(default=0)
+    checkout_session_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
+    payment_intent_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
+    destination_account_id = models.CharField(max_length=64, blank=True)
+    amount_cents = models.PositiveIntegerField()
+    fee_cents = models.PositiveIntegerField(default=0)
+    captured_cents = models.PositiveIntegerField(default=0)
+    refunded_cents = models.PositiveIntegerField(default=0)
+    claim_reason = models.TextField(blank=True, max_length=2000)
+    authorised_at = models.DateTimeField(null=True, blank=True)
+    # Card authorisations lapse 7 days after they are made: the hold must be claimed or
+    # released before then.
+    capture_deadline = models.DateTimeField(null=True, blank=True, db_index=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name = _("payment")
+        verbose_name_plural = _("payments")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["exchange", "purpose"],
+                condition=Q(state__in=[s.value for s in LIVE_PAYMENT_STATES]),
+                name="payment_one_live_per_purpose",
+            ),
+            models.CheckConstraint(condition=Q(fee_cents__lte=models.F("amount_cents")),
+                                   name="payment_fee_within_amount"),
+            models.CheckConstraint(condition=Q(captured_cents__lte=models.F("amount_cents")),
+                                   name="payment_capture_within_amount"),
+            models.CheckConstraint(condition=Q(refunded_cents__lte=models.F("amount_cents")),
+                                   name="payment_refund_within_amount"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_purpose_display()} of exchange {self.exchange_id}: {self.state}"
+
+
+class StripeEvent(models.Model):
+    """Every Stripe event we received, stored once by its id. `processed_at` is set in
+    the same transaction as the changes the event made, so an event whose handling
+    failed stays unprocessed and is tried again (by Stripe's retries or reconcile)."""
+
+    event_id = models.CharField(max_length=255, unique=True)
+    type = models.CharField(max_length=100, db_index=True)
+    payload = models.JSONField()
+    received_at = models.DateTimeField(default=timezone.now)
+    processed_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["received_at", "id"]
+        verbose_name = _("Stripe event")
+        verbose_name_plural = _("Stripe events")
+
+    def __str__(self) -> str:
+        return f"{self.event_id} ({self.type})"

@@ -39,6 +39,10 @@ EVENT_LABELS = {
     "start": _("Confirmed the hand-over"),
     "complete": _("Confirmed it is done"),
     "dispute": _("Reported a problem"),
+    "extend_request": _("Asked for more days"),
+    "extend": _("Extended the loan"),
+    "extend_decline": _("Declined more days"),
+    "extend_cancel": _("Withdrew the request for more days"),
 }
 
 

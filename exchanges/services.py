@@ -214,9 +214,17 @@ def exchange_request(
     elif kind == ExchangeKind.SALE:
         exchange.amount_cents = listing.price_cents
 
+    # Paid online only when Stripe is on and the owner can take payments (payments.py
+    # decides; imported here because payments builds on this module's transitions).
+    from exchanges import payments
+
+    exchange.pay_in_person = payments.pays_in_person(
+        kind=kind, owner_id=listing.owner_id, amount_cents=exchange.amount_cents
+    )
     exchange.expires_at = expires_at
     exchange.full_clean(exclude=["offered_listings"])
     exchange.save()
+    payments.deposit_plan(exchange=exchange)
     if kind == ExchangeKind.SWAP:
         exchange.offered_listings.set(offered)
     _record(exchange, "request", asker, "", State.REQUESTED, exchange.message)
@@ -325,8 +333,14 @@ def exchange_cancel(*, exchange: Exchange, by: Member, note: str = "") -> Exchan
 @transaction.atomic
 def exchange_call_off(*, exchange: Exchange, by: Member, note: str = "") -> Exchange:
     """Either party cancels an accepted deal before the hand-over; the days or seats it
-    held are free again at once."""
-    return _transition(exchange, "call_off", by, note)
+    held are free again at once. Money paid online is refunded (and a held deposit
+    released) after commit: Stripe is never called under the deal's lock, and a refund
+    that fails then is retried by `stripe_reconcile`."""
+    from exchanges import payments  # payments builds on this module
+
+    called_off = _transition(exchange, "call_off", by, note)
+    transaction.on_commit(lambda: payments.settle_call_off(exchange_id=called_off.pk))
+    return called_off
 
 
 @transaction.atomic

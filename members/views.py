@@ -63,7 +63,11 @@ def profile_edit(request: HttpRequest) -> HttpResponse:
         member.refresh_from_db()
     else:
         form = ProfileForm(instance=member)
-    return render(request, "members/profile_edit.html", {"form": form, "member": member})
+    return render(request, "members/profile_edit.html", {
+        "form": form, "member": member,
+        # Online payments exist only when Stripe is configured (see the README).
+        "payments_enabled": bool(settings.STRIPE_SECRET_KEY),
+    })
 
 
 @login_required

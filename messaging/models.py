@@ -26,6 +26,9 @@ class NotificationKind(models.TextChoices):
     EXCHANGE_COMPLETED = "exchange_completed", _("Exchange completed")
     EXCHANGE_DISPUTED = "exchange_disputed", _("Problem reported")
     LOAN_OVERDUE = "loan_overdue", _("Loan overdue")
+    EXTENSION_REQUESTED = "extension_requested", _("More days asked")
+    EXTENSION_ACCEPTED = "extension_accepted", _("Loan extended")
+    EXTENSION_DECLINED = "extension_declined", _("More days declined")
 
 
 # Kinds that ask the reader to do something; these (and only these) are also emailed.
@@ -35,6 +38,7 @@ NEEDS_ACTION = frozenset({
     NotificationKind.EXCHANGE_ACCEPTED,  # the asker arranges the hand-over, pays in person
     NotificationKind.EXCHANGE_DISPUTED,  # the other party answers the complaint
     NotificationKind.LOAN_OVERDUE,  # the borrower brings it back
+    NotificationKind.EXTENSION_REQUESTED,  # the owner answers before the loan ends
 })
 
 
@@ -57,6 +61,9 @@ def _texts() -> dict[str, str]:
         ),
         "exchange_paid:asker": gettext("Your payment for “%(listing)s” was received."),
         "exchange_paid:owner": gettext("%(who)s paid for “%(listing)s”."),
+        "extension_requested": gettext("%(who)s asks to keep “%(listing)s” longer."),
+        "extension_accepted": gettext("%(who)s agreed: you can keep “%(listing)s” longer."),
+        "extension_declined": gettext("%(who)s declined more days for “%(listing)s”."),
         "exchange_started": gettext("%(who)s confirmed the hand-over of “%(listing)s”."),
         "exchange_completed": gettext("%(who)s confirmed that “%(listing)s” is done."),
         "exchange_disputed": gettext("%(who)s reported a problem with “%(listing)s”."),

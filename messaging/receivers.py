@@ -33,6 +33,9 @@ KIND_OF_ACTION: dict[str, str] = {
     "start": NotificationKind.EXCHANGE_STARTED,
     "complete": NotificationKind.EXCHANGE_COMPLETED,
     "dispute": NotificationKind.EXCHANGE_DISPUTED,
+    "extend_request": NotificationKind.EXTENSION_REQUESTED,
+    "extend": NotificationKind.EXTENSION_ACCEPTED,
+    "extend_decline": NotificationKind.EXTENSION_DECLINED,
 }
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from django import template
 from django.utils import timezone
 
-from exchanges import selectors, services
+from exchanges import payments, selectors, services
 from exchanges.forms import BlockedPeriodForm, request_form_for
 from exchanges.models import ExchangeKind
 from listings.models import Listing
@@ -44,6 +44,12 @@ def exchange_request_panel(context, listing: Listing) -> dict:
         result["free_seats"] = free_seats
         if free_seats == 0:
             return result
+    amount = listing.price_cents
+    # The same rule exchange_request applies: sales and rides of an onboarded owner are
+    # paid online once accepted; anything else, and deposits that cannot be held, in person.
+    result["pays_online"] = kind in (ExchangeKind.SALE, ExchangeKind.RIDE) and not payments.pays_in_person(
+        kind=kind, owner_id=listing.owner_id, amount_cents=amount
+    )
     form = getattr(request, "exchange_request_form", None)
     if form is None or form.listing.pk != listing.pk:
         form = request_form_for(listing, user, kind, free_seats=free_seats)
@@ -82,3 +88,11 @@ def availability_calendar(context, listing: Listing) -> dict:
         result["blocked_periods"] = selectors.blocked_periods_of(listing, today=today)
         result["block_form"] = getattr(request, "blocked_period_form", None) or BlockedPeriodForm()
     return result
+
+
+@register.simple_tag(takes_context=True)
+def loan_extension_panel(context, exchange):
+    """Extensions of a loan as this member sees them (exchanges/_extensions.html)."""
+    from exchanges.extensions import extension_panel
+
+    return extension_panel(exchange, context["request"].user)

@@ -1,0 +1,159 @@
+"""The Stripe webhook: signature checked, each event stored and applied once, events in
+any order leave the right state."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from django.test import Client
+
+from exchanges import payments
+from exchanges.models import ConnectedAccount, ExchangeEvent, Payment, State, StripeEvent
+from tests.exchanges.stripe_helpers import WEBHOOK_URL, accepted_sale, connect, deliver, pay
+from tests.fake_stripe import WEBHOOK_SECRET, post_event
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def paid_on_stripe(alice, bob, bike, fake_stripe):
+    """Bob paid on Checkout; no event delivered yet."""
+    connect(alice, fake_stripe)
+    fake_stripe.deliver(Client(), WEBHOOK_URL)  # account events out of the way
+    exchange = accepted_sale(bike, bob)
+    pay(exchange, bob, fake_stripe)
+    return exchange
+
+
+def _completed(fake_stripe):
+    [event] = fake_stripe.events("checkout.session.completed")
+    return event
+
+
+def _stored(fake_stripe) -> bool:
+    return StripeEvent.objects.filter(event_id=_completed(fake_stripe)["id"]).exists()
+
+
+def _pays(exchange) -> int:
+    return ExchangeEvent.objects.filter(exchange=exchange, action="pay").count()
+
+
+def test_a_signed_event_is_stored_and_applied(paid_on_stripe, fake_stripe):
+    response = post_event(Client(), WEBHOOK_URL, _completed(fake_stripe), WEBHOOK_SECRET)
+    assert response.status_code == 200
+    paid_on_stripe.refresh_from_db()
+    assert paid_on_stripe.state == State.PAID
+    stored = StripeEvent.objects.get(event_id=_completed(fake_stripe)["id"])
+    assert stored.processed_at is not None and stored.type == "checkout.session.completed"
+
+
+def test_a_replayed_event_answers_200_and_does_nothing_more(paid_on_stripe, fake_stripe):
+    event = _completed(fake_stripe)
+    client = Client()
+    assert post_event(client, WEBHOOK_URL, event, WEBHOOK_SECRET).status_code == 200
+    assert post_event(client, WEBHOOK_URL, event, WEBHOOK_SECRET).status_code == 200
+    assert _pays(paid_on_stripe) == 1
+    assert StripeEvent.objects.filter(event_id=event["id"]).count() == 1
+
+
+@pytest.mark.parametrize("signature", ["", "t=1,v1=deadbeef", "garbage"])
+def test_a_bad_or_missing_signature_is_refused_and_changes_nothing(paid_on_stripe, fake_stripe, signature):
+    response = post_event(Client(), WEBHOOK_URL, _completed(fake_stripe), WEBHOOK_SECRET,
+                          signature=signature)
+    assert response.status_code == 400
+    paid_on_stripe.refresh_from_db()
+    assert paid_on_stripe.state == State.ACCEPTED and not _stored(fake_stripe)
+
+
+def test_an_event_signed_with_another_secret_is_refused(paid_on_stripe, fake_stripe):
+    response = post_event(Client(), WEBHOOK_URL, _completed(fake_stripe), "whsec_other")
+    assert response.status_code == 400 and not _stored(fake_stripe)
+
+
+def test_a_stale_timestamp_is_refused(paid_on_stripe, fake_stripe):
+    response = post_event(Client(), WEBHOOK_URL, _completed(fake_stripe), WEBHOOK_SECRET,
+                          timestamp=int(time.time()) - 600)
+    assert response.status_code == 400
+    paid_on_stripe.refresh_from_db()
+    assert paid_on_stripe.state == State.ACCEPTED and not _stored(fake_stripe)
+
+
+def test_the_webhook_takes_only_post(fake_stripe):
+    assert Client().get(WEBHOOK_URL).status_code == 405
+
+
+def test_events_in_reverse_order_leave_the_deal_paid_once(paid_on_stripe, fake_stripe):
+    client = Client()
+    for event in reversed(fake_stripe.events()):
+        assert post_event(client, WEBHOOK_URL, event, WEBHOOK_SECRET).status_code == 200
+    paid_on_stripe.refresh_from_db()
+    assert paid_on_stripe.state == State.PAID and _pays(paid_on_stripe) == 1
+    payment = Payment.objects.get(exchange=paid_on_stripe)
+    assert payment.state == "paid" and payment.checkout_session_id and payment.payment_intent_id
+
+
+def test_an_intent_succeeded_after_the_session_completed_is_a_no_op(paid_on_stripe, fake_stripe):
+    deliver(fake_stripe)
+    [succeeded] = fake_stripe.events("payment_intent.succeeded")
+    StripeEvent.objects.filter(event_id=succeeded["id"]).delete()  # as if never seen
+    assert post_event(Client(), WEBHOOK_URL, succeeded, WEBHOOK_SECRET).status_code == 200
+    assert _pays(paid_on_stripe) == 1
+
+
+def test_unknown_event_types_are_answered_200_and_ignored(fake_stripe):
+    event = {"id": "evt_unknown", "type": "customer.created", "data": {"object": {"id": "cus_1"}}}
+    assert post_event(Client(), WEBHOOK_URL, event, WEBHOOK_SECRET).status_code == 200
+    assert StripeEvent.objects.get(event_id="evt_unknown").processed_at is not None
+
+
+def test_a_body_that_is_not_an_event_is_refused(fake_stripe):
+    assert post_event(Client(), WEBHOOK_URL, '"hello"', WEBHOOK_SECRET).status_code == 400
+    assert post_event(Client(), WEBHOOK_URL, "{not json", WEBHOOK_SECRET).status_code == 400
+
+
+def test_account_updated_refreshes_the_connected_account(alice, fake_stripe):
+    payments.connect_onboarding_url(member=alice, return_url="http://t/r", refresh_url="http://t/f")
+    account = ConnectedAccount.objects.get(member=alice)
+    fake_stripe.onboard_account(account.stripe_account_id)
+    deliver(fake_stripe)
+    account.refresh_from_db()
+    assert account.is_ready
+
+
+def test_a_failing_handler_keeps_the_event_for_a_retry(paid_on_stripe, fake_stripe, monkeypatch):
+    event = _completed(fake_stripe)
+
+    def broken(obj, evt):
+        raise RuntimeError("database hiccup")
+
+    monkeypatch.setitem(payments.HANDLERS, "checkout.session.completed", broken)
+    with pytest.raises(RuntimeError):
+        payments.stripe_event_process(event)
+    stored = StripeEvent.objects.get(event_id=event["id"])
+    assert stored.processed_at is None and "hiccup" in stored.error
+    paid_on_stripe.refresh_from_db()
+    assert paid_on_stripe.state == State.ACCEPTED
+    monkeypatch.undo()
+    assert payments.stripe_event_process(event) is True
+    paid_on_stripe.refresh_from_db()
+    assert paid_on_stripe.state == State.PAID
+
+
+def test_a_payment_arriving_after_the_deal_was_called_off_is_refunded(
+        alice, bob, bike, fake_stripe, django_capture_on_commit_callbacks):
+    from exchanges import services
+    from tests.exchanges.stripe_helpers import client_for, session_of
+
+    connect(alice, fake_stripe)
+    exchange = accepted_sale(bike, bob)
+    session_id = session_of(client_for(bob).post(f"/exchanges/payments/{exchange.pk}/pay/"))
+    fake_stripe.complete_checkout(session_id)  # paid while the seller calls off
+    with django_capture_on_commit_callbacks(execute=True):
+        services.exchange_call_off(exchange=exchange, by=alice)
+    with django_capture_on_commit_callbacks(execute=True):
+        deliver(fake_stripe)
+    exchange.refresh_from_db()
+    payment = Payment.objects.get(exchange=exchange)
+    assert exchange.state == State.CANCELLED
+    assert payment.state == "refunded" and payment.refunded_cents == 4500
