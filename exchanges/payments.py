@@ -34,6 +34,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.templatetags.partage import money
 from exchanges.models import (
     FINAL_STATES,
     ConnectedAccount,
@@ -452,7 +453,9 @@ def deposit_claim(*, exchange: Exchange, by: Member, amount_cents: int, reason: 
         raise ExchangeError(_("The 48 hours to claim from the deposit are over."))
     if not 0 < amount_cents <= payment.amount_cents:
         raise ExchangeError({"amount": [
-            _("Claim between 0.01 and %(max)s.") % {"max": f"{payment.amount_cents / 100:.2f}"}
+            _("Claim between %(min)s and %(max)s.") % {
+                "min": money(1), "max": money(payment.amount_cents),
+            }
         ]})
     if payment.capture_deadline and timezone.now() >= payment.capture_deadline:
         raise ExchangeError(_("The card hold has lapsed."))
