@@ -573,6 +573,21 @@ def _remember_intent(payment: Payment, intent_id: str | None) -> None:
         payment.save(update_fields=["payment_intent_id", "updated_at"])
 
 
+def _amount_matches(payment: Payment, obj: Json, field: str) -> bool:
+    """Whether Stripe's object charged exactly what this payment asked for. A mismatch
+    (a tampered or foreign session) never marks a deal paid; it is logged for staff."""
+    amount = obj.get(field)
+    currency = (obj.get("currency") or _currency()).lower()
+    if amount == payment.amount_cents and currency == _currency():
+        return True
+    log.error(
+        "Stripe %s %s charged %s %s, payment %s expects %s %s: ignored",
+        obj.get("object"), obj.get("id"), amount, currency, payment.pk,
+        payment.amount_cents, _currency(),
+    )
+    return False
+
+
 def _charge_succeeded(payment: Payment, intent_id: str | None) -> None:
     _remember_intent(payment, intent_id)
     if payment.state not in (PaymentState.PENDING, PaymentState.VOID, PaymentState.EXPIRED):
@@ -610,7 +625,8 @@ def _on_session_completed(session: Json, event: Json) -> None:
     if isinstance(intent_id, dict):
         intent_id = intent_id.get("id")
     if payment.purpose == PaymentPurpose.CHARGE and session.get("payment_status") == "paid":
-        _charge_succeeded(payment, intent_id)
+        if _amount_matches(payment, session, "amount_total"):
+            _charge_succeeded(payment, intent_id)
     else:
         # A deposit: the session stays "unpaid"; the PaymentIntent's own event
         # (amount_capturable_updated) says when the hold is in place.
@@ -631,7 +647,8 @@ def _on_intent_succeeded(intent: Json, event: Json) -> None:
     if payment is None:
         return
     if payment.purpose == PaymentPurpose.CHARGE:
-        _charge_succeeded(payment, intent.get("id"))
+        if _amount_matches(payment, intent, "amount"):
+            _charge_succeeded(payment, intent.get("id"))
         return
     _remember_intent(payment, intent.get("id"))
     if payment.state in (PaymentState.PENDING, PaymentState.AUTHORISED):

@@ -157,3 +157,23 @@ def test_a_payment_arriving_after_the_deal_was_called_off_is_refunded(
     payment = Payment.objects.get(exchange=exchange)
     assert exchange.state == State.CANCELLED
     assert payment.state == "refunded" and payment.refunded_cents == 4500
+
+
+@pytest.mark.parametrize("event_type, field", [
+    ("checkout.session.completed", "amount_total"),
+    ("payment_intent.succeeded", "amount"),
+])
+def test_a_payment_for_another_amount_does_not_mark_the_deal_paid(
+    paid_on_stripe, fake_stripe, event_type, field
+):
+    import copy
+
+    [event] = fake_stripe.events(event_type)
+    forged = copy.deepcopy(event)
+    forged["id"] = event["id"] + "_other_amount"
+    forged["data"]["object"][field] = 1  # one cent instead of the price
+    assert post_event(Client(), WEBHOOK_URL, forged, WEBHOOK_SECRET).status_code == 200
+    paid_on_stripe.refresh_from_db()
+    assert paid_on_stripe.state == State.ACCEPTED
+    assert _pays(paid_on_stripe) == 0
+    assert Payment.objects.get(exchange=paid_on_stripe).state == "pending"
