@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "members",
     "listings",
     "exchanges",
+    "ledger",
     "messaging",
 ]
 
