@@ -20,6 +20,7 @@ urlpatterns = [
     path("exchanges/", include("exchanges.urls")),
     path("stripe/webhook/", payment_views.stripe_webhook, name="stripe-webhook"),
     path("notifications/", include("messaging.urls")),
+    path("time/", include("ledger.urls")),
     path("admin/", admin.site.urls),
 ]
 

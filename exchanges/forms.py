@@ -4,6 +4,8 @@ was typed; the services decide what is allowed. They never save anything."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.utils import timezone
@@ -123,11 +125,80 @@ class SaleRequestForm(RequestForm):
     pass
 
 
+def format_hours(minutes: int | None) -> str:
+    """Minutes as the hours field shows them: 60 -> "1", 90 -> "1:30"."""
+    if not minutes:
+        return ""
+    whole, rest = divmod(minutes, 60)
+    return f"{whole}:{rest:02d}" if rest else str(whole)
+
+
+class HoursField(forms.CharField):
+    """Hours as people type them — "2", "1.5", "1,5" or "1:30" — cleaned to whole
+    minutes. Only the shape is checked here; the services check the range."""
+
+    default_error_messages = {
+        "invalid": _("Write the time in hours, like 1.5 or 1:30."),
+    }
+
+    def __init__(self, **kwargs):
+        # No max_length: its validator would run on the cleaned minutes (an int).
+        kwargs.setdefault("widget", forms.TextInput(
+            attrs={"inputmode": "decimal", "size": 6, "maxlength": 10}
+        ))
+        super().__init__(**kwargs)
+
+    def to_python(self, value):
+        text = super().to_python(value).strip().lower().removesuffix("h").strip()
+        if not text:
+            return None
+        try:
+            if len(text) > 10:
+                raise ValueError
+            if ":" in text:
+                hours, _sep, minutes = text.partition(":")
+                if not (hours or "0").isdigit() or not minutes.isdigit() or int(minutes) >= 60:
+                    raise ValueError
+                return int(hours or 0) * 60 + int(minutes)
+            total = Decimal(text.replace(",", ".")) * 60
+            if not total.is_finite() or total != total.to_integral_value():
+                raise ValueError
+            return int(total)
+        except (ValueError, ArithmeticError):
+            raise ValidationError(self.error_messages["invalid"], code="invalid") from None
+
+
+class ServiceRequestForm(RequestForm):
+    minutes = HoursField(
+        label=_("Time needed (hours)"),
+        help_text=_("For example 1.5 or 1:30."),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["minutes"].initial = format_hours(self.listing.hours_minutes)
+
+    def request_kwargs(self) -> dict:
+        return {**super().request_kwargs(), "minutes": self.cleaned_data["minutes"]}
+
+
+class RecordTimeForm(ServiceErrorsMixin, forms.Form):
+    """The provider's time spent on a service trade."""
+
+    minutes = HoursField(label=_("Time spent (hours)"), help_text=_("For example 1.5 or 1:30."))
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("label_suffix", "")
+        kwargs.setdefault("prefix", "time")
+        super().__init__(*args, **kwargs)
+
+
 FORMS_BY_KIND = {
     ExchangeKind.LOAN: LoanRequestForm,
     ExchangeKind.RIDE: RideRequestForm,
     ExchangeKind.SWAP: SwapRequestForm,
     ExchangeKind.SALE: SaleRequestForm,
+    ExchangeKind.SERVICE: ServiceRequestForm,
 }
 
 

@@ -58,6 +58,9 @@ class Role(models.TextChoices):
 
 ALL_KINDS = "*"
 
+# Service trades: one trade counts at most 100 hours (the ledger's largest transfer).
+MAX_SERVICE_MINUTES = 100 * 60
+
 
 @dataclass(frozen=True)
 class Transition:
@@ -97,7 +100,9 @@ TRANSITIONS: dict[str, Transition] = {t.action: t for t in [
     # back, the buyer or receiver has what they asked for, the driver arrived.
     _t("complete", {State.IN_PROGRESS}, State.COMPLETED, {
         ExchangeKind.LOAN: {OWNER}, ExchangeKind.RIDE: {OWNER},
-        ExchangeKind.SALE: {ASKER}, ExchangeKind.SERVICE: {ASKER},
+        # A service trade the receiver leaves unanswered for 7 days after the time was
+        # recorded is confirmed by Partage (exchanges_tick).
+        ExchangeKind.SALE: {ASKER}, ExchangeKind.SERVICE: {ASKER, SYSTEM},
         ExchangeKind.SWAP: {ASKER, OWNER},
     }, _("Confirm it is done")),
     _t("dispute", {State.ACCEPTED, State.PAID, State.IN_PROGRESS}, State.DISPUTED,
@@ -160,6 +165,12 @@ class Exchange(models.Model):
         Listing, blank=True, related_name="offered_in", verbose_name=_("offered in return")
     )
 
+    # Service trades, in integer minutes: the duration asked for, the time the provider
+    # recorded once it was done, and when (the receiver has 7 days to answer).
+    proposed_minutes = models.PositiveIntegerField(_("proposed time (minutes)"), null=True, blank=True)
+    actual_minutes = models.PositiveIntegerField(_("time spent (minutes)"), null=True, blank=True)
+    time_recorded_at = models.DateTimeField(null=True, blank=True, editable=False)
+
     # Money, in integer cents, fixed when the request is made.
     amount_cents = models.PositiveIntegerField(_("amount (cents)"), default=0)
     deposit_cents = models.PositiveIntegerField(_("deposit (cents)"), default=0)
@@ -201,6 +212,16 @@ class Exchange(models.Model):
                 name="exchange_ride_seats",
             ),
             models.CheckConstraint(condition=Q(state__in=State.values), name="exchange_state_known"),
+            models.CheckConstraint(
+                condition=Q(proposed_minutes__isnull=True)
+                | (Q(proposed_minutes__gt=0) & Q(proposed_minutes__lte=MAX_SERVICE_MINUTES)),
+                name="exchange_proposed_minutes_in_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(actual_minutes__isnull=True)
+                | (Q(actual_minutes__gt=0) & Q(actual_minutes__lte=MAX_SERVICE_MINUTES)),
+                name="exchange_actual_minutes_in_range",
+            ),
             # A loan that holds days always says until when (the exclusion constraint
             # would otherwise see an open-ended range).
             models.CheckConstraint(

@@ -43,6 +43,7 @@ EVENT_LABELS = {
     "extend": _("Extended the loan"),
     "extend_decline": _("Declined more days"),
     "extend_cancel": _("Withdrew the request for more days"),
+    "record_time": _("Recorded the time spent"),
 }
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from datetime import date, datetime, time, timedelta
+from functools import partial
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -20,6 +21,7 @@ from django.utils.translation import gettext as _
 
 from exchanges.models import (
     HOLDING_STATES,
+    MAX_SERVICE_MINUTES,
     OPEN_STATES,
     TRANSITIONS,
     BlockedPeriod,
@@ -30,6 +32,7 @@ from exchanges.models import (
     State,
 )
 from exchanges.signals import exchange_changed, loan_overdue
+from ledger.services import LedgerError, transfer_post
 from listings.models import Kind, Listing, Status, Terms
 from members.models import Member
 
@@ -37,6 +40,9 @@ REQUEST_LIFETIME = timedelta(hours=72)
 MAX_LOAN_DAYS = 60
 MAX_LOAN_ADVANCE_DAYS = 365
 REMINDER_EVERY_DAYS = 3
+# A service trade whose receiver does not answer this long after the time was recorded
+# is confirmed by Partage.
+SERVICE_CONFIRM_AFTER = timedelta(days=7)
 
 
 class ExchangeError(ValidationError):
@@ -45,9 +51,12 @@ class ExchangeError(ValidationError):
 
 def exchange_kind_for(listing: Listing) -> str | None:
     """The kind of deal a request on this listing makes, or None when it takes none
-    (wanted posts are answered in a conversation; service trades need the time bank)."""
+    (wanted posts are answered in a conversation; a free service is simply arranged
+    there too: only services bartered for hours make a trade on the time bank)."""
     if listing.kind == Kind.RIDE:
         return ExchangeKind.RIDE
+    if listing.kind == Kind.SERVICE:
+        return ExchangeKind.SERVICE if listing.terms == Terms.BARTER else None
     if listing.kind == Kind.ITEM:
         return {
             Terms.LEND: ExchangeKind.LOAN,
@@ -115,6 +124,24 @@ def _refuse_if_overdue(member: Member) -> None:
         )
 
 
+def _hours(minutes: int) -> str:
+    whole, rest = divmod(minutes, 60)
+    return f"{whole} h {rest:02d}" if rest else f"{whole} h"
+
+
+def _check_minutes(minutes, field: str) -> int:
+    """A whole number of minutes a service trade may count, or ExchangeError on `field`."""
+    if isinstance(minutes, bool) or not isinstance(minutes, int):
+        raise ExchangeError({field: [_("Give the time as a whole number of minutes.")]})
+    if minutes < 1:
+        raise ExchangeError({field: [_("Give at least one minute.")]})
+    if minutes > MAX_SERVICE_MINUTES:
+        raise ExchangeError({field: [
+            _("One trade counts at most %(hours)s.") % {"hours": _hours(MAX_SERVICE_MINUTES)}
+        ]})
+    return minutes
+
+
 def _start_of_day(day: date) -> datetime:
     return timezone.make_aware(datetime.combine(day, time.min))
 
@@ -131,13 +158,15 @@ def exchange_request(
     end_date: date | None = None,
     seats: int | None = None,
     offered: Iterable[Listing] = (),
+    minutes: int | None = None,
     message: str = "",
 ) -> Exchange:
     """Ask the owner for a deal on their listing. Guarantees: the listing is active and
     not the asker's own; the asker has no other open request on it; loans ask for future
     days that are free (at most 60, within a year) and the asker has no overdue loan;
     rides ask 1 to the free seats before departure; swaps offer the asker's own active
-    items. Amounts are fixed now in cents. The request expires after 72 hours or when
+    items; service trades propose 1 to 6000 minutes (the listing's hours by default).
+    Amounts are fixed now in cents. The request expires after 72 hours or when
     the period or the ride starts, whichever comes first (a loan asked for today: at
     the end of today)."""
     listing = Listing.objects.select_for_update().get(pk=listing.pk)
@@ -213,6 +242,12 @@ def exchange_request(
 
     elif kind == ExchangeKind.SALE:
         exchange.amount_cents = listing.price_cents
+
+    elif kind == ExchangeKind.SERVICE:
+        # Paid in time on the ledger when the receiver confirms, never in money.
+        exchange.proposed_minutes = _check_minutes(
+            listing.hours_minutes if minutes is None else minutes, "minutes"
+        )
 
     # Paid online only when Stripe is on and the owner can take payments (payments.py
     # decides; imported here because payments builds on this module's transitions).
@@ -369,6 +404,32 @@ def exchange_start(*, exchange: Exchange, by: Member, note: str = "") -> Exchang
     return _transition(exchange, "start", by, note, _check_start)
 
 
+def _pay_service_time(exchange: Exchange, listing: Listing, by: Member | None) -> None:
+    """Post the trade's one transfer, receiver -> provider, in the completion's
+    transaction: refused by the ledger, the completion is refused too."""
+    if exchange.actual_minutes is None:
+        raise ExchangeError(_("The provider has not recorded the time spent yet."))
+    if by is None and (
+        exchange.time_recorded_at is None
+        or exchange.time_recorded_at > timezone.now() - SERVICE_CONFIRM_AFTER
+    ):
+        raise ExchangeError(_("The receiver still has time to confirm."))
+    try:
+        transfer_post(
+            payer=exchange.asker, payee=exchange.owner, minutes=exchange.actual_minutes,
+            idempotency_key=f"exchange:{exchange.pk}:service",
+            reference=f"exchange:{exchange.pk}", note=listing.title, created_by=by,
+        )
+    except LedgerError as error:
+        raise ExchangeError(" ".join(error.messages)) from error
+
+
+def _check_complete(by: Member | None, exchange: Exchange, listing: Listing) -> None:
+    if exchange.kind == ExchangeKind.SERVICE:
+        _pay_service_time(exchange, listing, by)
+    _close_swapped_and_sold(exchange, listing)
+
+
 def _close_swapped_and_sold(exchange: Exchange, listing: Listing) -> None:
     to_close = [listing.pk]
     if exchange.kind == ExchangeKind.SWAP:
@@ -380,10 +441,49 @@ def _close_swapped_and_sold(exchange: Exchange, listing: Listing) -> None:
 
 
 @transaction.atomic
-def exchange_complete(*, exchange: Exchange, by: Member, note: str = "") -> Exchange:
+def exchange_complete(*, exchange: Exchange, by: Member | None, note: str = "") -> Exchange:
     """It is done: the lender has the thing back, the buyer has it, the ride arrived.
-    A completed sale closes the listing; a completed swap closes every listing in it."""
-    return _transition(exchange, "complete", by, note, _close_swapped_and_sold)
+    A completed sale closes the listing; a completed swap closes every listing in it.
+    A service trade (confirmed by its receiver, or by Partage 7 days after the time was
+    recorded) needs the recorded time and posts exactly one ledger transfer of it,
+    receiver -> provider, in the same transaction; if the ledger refuses (a limit),
+    nothing changes."""
+    return _transition(exchange, "complete", by, note, partial(_check_complete, by))
+
+
+@transaction.atomic
+def exchange_record_time(*, exchange: Exchange, by: Member, minutes: int) -> Exchange:
+    """The provider of a started service trade records the time it took (1 to 6000
+    minutes; again to correct it, which restarts the receiver's 7 days). The state does
+    not change; an ExchangeEvent says it and `exchange_changed` is sent after commit."""
+    # Same lock order as _transition: the listing, then the exchange.
+    listing = Listing.objects.select_for_update().get(pk=exchange.listing_id)
+    locked = Exchange.objects.select_for_update().get(pk=exchange.pk)
+    locked.listing = listing
+    role = locked.role_of(by)
+    if role is None:
+        raise ExchangeError(_("You are not part of this exchange."))
+    if locked.kind != ExchangeKind.SERVICE:
+        raise ExchangeError(_("Only service trades count time."))
+    if role != Role.OWNER:
+        raise ExchangeError(_("Only the provider records the time spent."))
+    if locked.state != State.IN_PROGRESS:
+        raise ExchangeError(_("The time is recorded once the service has started, before it is confirmed."))
+    locked.actual_minutes = _check_minutes(minutes, "minutes")
+    locked.time_recorded_at = timezone.now()
+    locked.save(update_fields=["actual_minutes", "time_recorded_at", "updated_at"])
+    _record(locked, "record_time", by, locked.state, locked.state,
+            _("Time spent: %(hours)s.") % {"hours": _hours(locked.actual_minutes)})
+    return locked
+
+
+def can_record_time(exchange: Exchange, member: Member) -> bool:
+    """Whether the page offers this member the "record the time spent" form."""
+    return (
+        exchange.kind == ExchangeKind.SERVICE
+        and exchange.state == State.IN_PROGRESS
+        and exchange.role_of(member) == Role.OWNER
+    )
 
 
 @transaction.atomic
@@ -428,6 +528,31 @@ def loans_due_for_reminder(today: date | None = None):
         Q(last_reminder_on__isnull=True)
         | Q(last_reminder_on__lte=today - timedelta(days=REMINDER_EVERY_DAYS))
     )
+
+
+def service_trades_due(now: datetime | None = None):
+    """Started service trades whose time was recorded 7 days ago or more, unanswered."""
+    return Exchange.objects.filter(
+        kind=ExchangeKind.SERVICE, state=State.IN_PROGRESS,
+        time_recorded_at__lte=(now or timezone.now()) - SERVICE_CONFIRM_AFTER,
+    )
+
+
+def confirm_due_service_trades(now: datetime | None = None) -> list[Exchange]:
+    """Confirm, as Partage, every service trade left unanswered 7 days after its time
+    was recorded; each posts its one transfer. Each in its own transaction; one the
+    ledger refuses (a limit) or answered meanwhile is skipped and tried next time."""
+    confirmed = []
+    for pk in service_trades_due(now).values_list("pk", flat=True):
+        exchange = Exchange.objects.get(pk=pk)
+        try:
+            confirmed.append(exchange_complete(
+                exchange=exchange, by=None,
+                note=_("No answer within 7 days of the time being recorded: confirmed by Partage."),
+            ))
+        except ExchangeError:
+            continue
+    return confirmed
 
 
 def expire_due_requests(now: datetime | None = None) -> list[Exchange]:

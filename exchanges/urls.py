@@ -36,3 +36,10 @@ urlpatterns += [
     path("payments/<int:pk>/deposit/release/", payment_views.deposit_release, name="deposit-release"),
     path("payments/<int:pk>/deposit/claim/", payment_views.deposit_claim, name="deposit-claim"),
 ]
+
+# service trades: the provider records the time spent
+from exchanges import service_views  # noqa: E402
+
+urlpatterns += [
+    path("<int:pk>/time/record/", service_views.record_time, name="record-time"),
+]

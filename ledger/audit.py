@@ -24,7 +24,8 @@ class AuditReport:
 def ledger_audit() -> AuditReport:
     """Each transfer has two lines summing to zero; all balances sum to zero; each stored
     balance equals the sum of its lines; no balance is outside its limits (a limit lowered
-    after the fact is a notice, not a violation); idempotency keys are unique."""
+    after the fact, or a reversal that carried the balance past a limit, is a notice, not a
+    violation); idempotency keys are unique."""
     report = AuditReport(transfers=Transfer.objects.count(), accounts=Account.objects.count())
 
     unbalanced = (
@@ -60,12 +61,22 @@ def ledger_audit() -> AuditReport:
                 Q(new_credit_limit_minutes__gt=F("old_credit_limit_minutes"))
                 | Q(new_max_balance_minutes__lt=F("old_max_balance_minutes"))
             ).exists()
+            # A reversal is allowed past the limits (a correction must not be blocked), so
+            # a balance it carried outside them is explained, like a lowered limit.
+            reversed_out = Entry.objects.filter(
+                account=account, transfer__reverses__isnull=False
+            ).filter(
+                Q(balance_after__lt=account.credit_limit_minutes)
+                | Q(balance_after__gt=account.max_balance_minutes)
+            ).exists()
             message = (
                 f"account {account.pk} ({account.member}): balance {account.balance_minutes} min "
                 f"outside [{account.credit_limit_minutes}, {account.max_balance_minutes}]"
             )
             if lowered:
                 report.notices.append(message + " (a limit was changed later)")
+            elif reversed_out:
+                report.notices.append(message + " (a reversal took it there)")
             else:
                 report.violations.append(message)
 

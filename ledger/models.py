@@ -39,10 +39,12 @@ class AppendOnlyModel(models.Model):
 
 class Account(models.Model):
     """A member's time account. Created with the member, so the row always exists to be
-    locked before anything is posted to it."""
+    locked before anything is posted to it. An empty account goes with its member; one
+    with history cannot (its entries and transfers are protected), so a member who traded
+    time is anonymised, never deleted."""
 
     member = models.OneToOneField(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="time_account"
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="time_account"
     )
     balance_minutes = models.IntegerField(default=0)
     credit_limit_minutes = models.IntegerField(default=DEFAULT_CREDIT_LIMIT_MINUTES)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Case, Value, When
 from django.utils.translation import gettext as _
 
 from ledger.models import MAX_TRANSFER_MINUTES, Account, Entry, LimitChange, Transfer
@@ -34,8 +35,13 @@ def _hours(minutes: int) -> str:
     return f"{sign}{whole} h {rest:02d}" if rest else f"{sign}{whole} h"
 
 
+def _is_whole(value) -> bool:
+    """An int and not a bool (True is an int to Python, never a number of minutes)."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def _check_amount(minutes) -> int:
-    if isinstance(minutes, bool) or not isinstance(minutes, int):
+    if not _is_whole(minutes):
         raise LedgerError({"minutes": [_("Give a whole number of minutes.")]})
     if minutes <= 0:
         raise LedgerError({"minutes": [_("Give at least one minute.")]})
@@ -74,36 +80,42 @@ def transfer_post(
         raise LedgerError(_("A transfer needs an idempotency key of at most 120 characters."))
     if payer.pk == payee.pk:
         raise LedgerError(_("You cannot send time to yourself."))
-    existing = Transfer.objects.filter(idempotency_key=key).first()
-    if existing is not None:
-        return existing
-    # Accounts exist before any transfer can touch them, so both rows can be locked.
-    payer_account, payee_account = account_for(payer), account_for(payee)
+    # No look-up of the key before posting: the unique constraint answers it. A replay
+    # that fits fails on the insert (IntegrityError below); one that no longer fits looks
+    # the key up before refusing. This saves a query on every first posting.
     try:
         with transaction.atomic():
-            return _post_locked(payer, payee, payer_account, payee_account, minutes, key,
-                                note, reference, created_by, _reverses)
+            return _post_locked(payer, payee, minutes, key, note, reference, created_by,
+                                _reverses)
     except IntegrityError:
-        # Another worker posted the same key between our check and our insert.
+        # The key was posted before, or by another worker at the same moment (our
+        # insert waited for its commit): answer with that first transfer.
         existing = Transfer.objects.filter(idempotency_key=key).first()
         if existing is None:
             raise
         return existing
 
 
-def _post_locked(payer, payee, payer_account, payee_account, minutes, key, note, reference,
-                 created_by, reverses) -> Transfer:
-    locked = {
-        account.pk: account
-        for account in Account.objects.select_for_update().filter(
-            pk__in=[payer_account.pk, payee_account.pk]
-        ).order_by("pk")
-    }
-    source, target = locked[payer_account.pk], locked[payee_account.pk]
-    _check_member(payer, "")
-    _check_member(payee, "")
-    new_source = source.balance_minutes - minutes
-    new_target = target.balance_minutes + minutes
+def _lock_accounts(payer: Member, payee: Member) -> dict[int, Account]:
+    """Both accounts, locked in id order, keyed by member id, with each member's current
+    state read in the same query (a member suspended after being loaded is seen)."""
+    query = (
+        Account.objects.select_for_update(of=("self",)).select_related("member")
+        .filter(member_id__in=[payer.pk, payee.pk]).order_by("pk")
+    )
+    locked = {account.member_id: account for account in query}
+    if len(locked) < 2:
+        # Accounts are opened with the member; this covers a member from before the
+        # ledger. The row is created, then locked like any other.
+        account_for(payer), account_for(payee)
+        locked = {account.member_id: account for account in query.all()}
+    return locked
+
+
+def _check_rules(payer, payee, source, target, new_source, new_target, reverses) -> None:
+    """Refuse (LedgerError) what the locked rows do not allow."""
+    _check_member(source.member, "")
+    _check_member(target.member, "")
     # A reversal restores a past state; it may not be blocked by today's limits.
     if reverses is None:
         if new_source < source.credit_limit_minutes:
@@ -117,6 +129,21 @@ def _post_locked(payer, payee, payer_account, payee_account, minutes, key, note,
                 _("%(who)s cannot receive that much: their balance would pass %(limit)s.")
                 % {"who": payee.public_name, "limit": _hours(target.max_balance_minutes)}
             )
+
+
+def _post_locked(payer, payee, minutes, key, note, reference, created_by, reverses) -> Transfer:
+    locked = _lock_accounts(payer, payee)
+    source, target = locked[payer.pk], locked[payee.pk]
+    new_source = source.balance_minutes - minutes
+    new_target = target.balance_minutes + minutes
+    try:
+        _check_rules(payer, payee, source, target, new_source, new_target, reverses)
+    except LedgerError:
+        # A key posted before is answered with its transfer, whatever today's balances.
+        existing = Transfer.objects.filter(idempotency_key=key).first()
+        if existing is not None:
+            return existing
+        raise
     transfer = Transfer.objects.create(
         idempotency_key=key, from_account=source, to_account=target, minutes=minutes,
         note=note.strip()[:280], reference=reference[:120], created_by=created_by,
@@ -128,8 +155,11 @@ def _post_locked(payer, payee, payer_account, payee_account, minutes, key, note,
         Entry(transfer=transfer, account=target, minutes=minutes, balance_after=new_target,
               created_at=transfer.created_at),
     ])
-    Account.objects.filter(pk=source.pk).update(balance_minutes=new_source)
-    Account.objects.filter(pk=target.pk).update(balance_minutes=new_target)
+    # Both balances in one statement: one round trip fewer per posting.
+    Account.objects.filter(pk__in=[source.pk, target.pk]).update(balance_minutes=Case(
+        When(pk=source.pk, then=Value(new_source)),
+        When(pk=target.pk, then=Value(new_target)),
+    ))
     return transfer
 
 
@@ -164,9 +194,9 @@ def account_set_limits(
     and why. A balance already outside a lowered limit stays; ledger_audit reports it."""
     if not reason.strip():
         raise LedgerError({"reason": [_("Say why the limits change.")]})
-    if credit_limit_minutes > 0:
+    if not _is_whole(credit_limit_minutes) or credit_limit_minutes > 0:
         raise LedgerError({"credit_limit_minutes": [_("The credit limit is zero or below.")]})
-    if max_balance_minutes < 0:
+    if not _is_whole(max_balance_minutes) or max_balance_minutes < 0:
         raise LedgerError({"max_balance_minutes": [_("The maximum is zero or above.")]})
     account = Account.objects.select_for_update().get(pk=account_for(member).pk)
     LimitChange.objects.create(

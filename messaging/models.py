@@ -29,6 +29,7 @@ class NotificationKind(models.TextChoices):
     EXTENSION_REQUESTED = "extension_requested", _("More days asked")
     EXTENSION_ACCEPTED = "extension_accepted", _("Loan extended")
     EXTENSION_DECLINED = "extension_declined", _("More days declined")
+    SERVICE_TIME_RECORDED = "service_time_recorded", _("Time to confirm")
 
 
 # Kinds that ask the reader to do something; these (and only these) are also emailed.
@@ -39,6 +40,7 @@ NEEDS_ACTION = frozenset({
     NotificationKind.EXCHANGE_DISPUTED,  # the other party answers the complaint
     NotificationKind.LOAN_OVERDUE,  # the borrower brings it back
     NotificationKind.EXTENSION_REQUESTED,  # the owner answers before the loan ends
+    NotificationKind.SERVICE_TIME_RECORDED,  # the receiver confirms within 7 days
 })
 
 
@@ -61,6 +63,9 @@ def _texts() -> dict[str, str]:
         ),
         "exchange_paid:asker": gettext("Your payment for “%(listing)s” was received."),
         "exchange_paid:owner": gettext("%(who)s paid for “%(listing)s”."),
+        "service_time_recorded": gettext(
+            "%(who)s recorded the time spent on “%(listing)s”. Please confirm it or report a problem."
+        ),
         "extension_requested": gettext("%(who)s asks to keep “%(listing)s” longer."),
         "extension_accepted": gettext("%(who)s agreed: you can keep “%(listing)s” longer."),
         "extension_declined": gettext("%(who)s declined more days for “%(listing)s”."),

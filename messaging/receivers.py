@@ -36,6 +36,7 @@ KIND_OF_ACTION: dict[str, str] = {
     "extend_request": NotificationKind.EXTENSION_REQUESTED,
     "extend": NotificationKind.EXTENSION_ACCEPTED,
     "extend_decline": NotificationKind.EXTENSION_DECLINED,
+    "record_time": NotificationKind.SERVICE_TIME_RECORDED,
 }
 
 

@@ -77,6 +77,9 @@ def _hints() -> dict[str, str]:
             "Read what they wrote and answer them; a moderator will help settle it."
         ),
         NotificationKind.LOAN_OVERDUE: _("Please bring it back, or agree on a new date with the owner."),
+        NotificationKind.SERVICE_TIME_RECORDED: _(
+            "Without an answer within 7 days, Partage confirms it and the hours move."
+        ),
         NotificationKind.EXTENSION_REQUESTED: _(
             "Please accept or decline it before the loan ends."
         ),

@@ -96,3 +96,16 @@ def loan_extension_panel(context, exchange):
     from exchanges.extensions import extension_panel
 
     return extension_panel(exchange, context["request"].user)
+
+
+@register.simple_tag(takes_context=True)
+def service_time_form(context, exchange):
+    """The provider's "record the time spent" form, or None when this member may not
+    record it now (exchanges/_service_time.html)."""
+    from exchanges.forms import RecordTimeForm, format_hours
+
+    if not services.can_record_time(exchange, context["request"].user):
+        return None
+    return RecordTimeForm(initial={
+        "minutes": format_hours(exchange.actual_minutes or exchange.proposed_minutes)
+    })

@@ -72,6 +72,12 @@ def make_exchange(
         values["amount_cents"] = listing.price_cents
     elif kind == ExchangeKind.SALE:
         values["amount_cents"] = listing.price_cents
+    elif kind == ExchangeKind.SERVICE:
+        values["proposed_minutes"] = listing.hours_minutes
+        if state in (State.IN_PROGRESS, State.DISPUTED, State.COMPLETED):
+            # The provider recorded the time 8 days ago: the receiver or Partage may confirm.
+            values["actual_minutes"] = listing.hours_minutes
+            values["time_recorded_at"] = timezone.now() - timedelta(days=8)
     values.update(fields)
     exchange = Exchange.objects.create(**values)
     if kind == ExchangeKind.SWAP:
@@ -82,7 +88,7 @@ def make_exchange(
 
 
 def _kind_of(listing: Listing) -> str:
-    if listing.kind == Kind.SERVICE:
+    if listing.kind == Kind.SERVICE:  # a free service too, for the table tests
         return ExchangeKind.SERVICE
     from exchanges.services import exchange_kind_for
 

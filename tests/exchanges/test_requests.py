@@ -56,7 +56,7 @@ def start_of(day) -> datetime:
         (Kind.ITEM, Terms.SELL, ExchangeKind.SALE),
         (Kind.ITEM, Terms.GIVE, ExchangeKind.SALE),
         (Kind.RIDE, Terms.SHARE, ExchangeKind.RIDE),
-        (Kind.SERVICE, Terms.BARTER, None),
+        (Kind.SERVICE, Terms.BARTER, ExchangeKind.SERVICE),
         (Kind.SERVICE, Terms.GIVE, None),
         (Kind.WANTED, Terms.LEND, None),
         (Kind.WANTED, Terms.SELL, None),
@@ -121,10 +121,9 @@ def test_the_listing_status_is_read_from_the_database_not_from_the_caller(drill,
     [
         lambda owner: ListingFactory(owner=owner, kind=Kind.WANTED, terms=Terms.LEND),
         lambda owner: ListingFactory(owner=owner, kind=Kind.WANTED, terms=Terms.SELL),
-        lambda owner: ServiceFactory(owner=owner),
         lambda owner: ServiceFactory(owner=owner, terms=Terms.GIVE, hours_minutes=None),
     ],
-    ids=["wanted to borrow", "wanted to buy", "service for hours", "service given"],
+    ids=["wanted to borrow", "wanted to buy", "service given"],
 )
 def test_wanted_posts_and_services_take_no_request(alice, bob, today, make):
     listing = make(alice)

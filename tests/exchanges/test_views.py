@@ -93,9 +93,9 @@ def test_a_gift_asks_for_a_message_and_no_payment(client, armchair, bob):
     assert 'name="ask-message"' in html and "Pay in person" not in html
 
 
-def test_services_and_wanted_posts_take_no_request_yet(client, bob):
+def test_free_services_and_wanted_posts_take_no_request(client, bob):
     client.force_login(bob)
-    for listing in (ServiceFactory(), ListingFactory(kind="wanted", terms=Terms.SELL)):
+    for listing in (ServiceFactory(terms=Terms.GIVE, hours_minutes=None), ListingFactory(kind="wanted", terms=Terms.SELL)):
         assert request_url(listing) not in page(client, listing.get_absolute_url())
 
 
@@ -270,8 +270,8 @@ def test_a_second_open_request_is_refused(client, bike, bob):
     assert counts() == before
 
 
-def test_a_service_listing_takes_no_request(client, bob):
-    service = ServiceFactory()
+def test_a_free_service_listing_takes_no_request(client, bob):
+    service = ServiceFactory(terms=Terms.GIVE, hours_minutes=None)
     client.force_login(bob)
     response = client.post(request_url(service), {"ask-message": "hi"}, follow=True)
     assert "This listing does not take requests." in response.content.decode()

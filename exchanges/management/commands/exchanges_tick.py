@@ -1,4 +1,6 @@
-"""Let time move deals on: expire unanswered requests, remind overdue borrowers.
+"""Let time move deals on: expire unanswered requests, remind overdue borrowers, and
+confirm service trades whose receiver did not answer within 7 days of the time being
+recorded (which posts their ledger transfer, once: a completed trade cannot complete again).
 
 Run it from cron (every few minutes is fine, at least daily). It is idempotent: a
 request expires once, and a borrower gets at most one reminder a day (the services
@@ -25,7 +27,8 @@ def _sentence(verb: str, noun: str, nouns: str, exchanges: list) -> str:
 
 
 class Command(BaseCommand):
-    help = "Expire requests with no answer in time and remind borrowers of overdue loans."
+    help = ("Expire requests with no answer in time, remind borrowers of overdue loans and "
+            "confirm unanswered service trades.")
 
     def add_arguments(self, parser) -> None:
         parser.add_argument(
@@ -35,17 +38,23 @@ class Command(BaseCommand):
 
     def handle(self, *args, dry_run: bool = False, **options) -> None:
         if dry_run:
-            expired, reminded = self._due()
-            verbs = ("Would expire", "Would remind")
+            expired, reminded, confirmed = self._due()
+            verbs = ("Would expire", "Would remind", "Would confirm")
         else:
             expired = services.expire_due_requests()
             reminded = services.remind_overdue_loans()
-            verbs = ("Expired", "Reminded")
-        self.stdout.write(" ".join([
+            confirmed = services.confirm_due_service_trades()
+            verbs = ("Expired", "Reminded", "Confirmed")
+        sentences = [
             _sentence(verbs[0], "request", "requests", expired),
             _sentence(verbs[1], "overdue loan", "overdue loans", reminded),
-        ]))
+        ]
+        # Said only when there is one, so the usual report stays as it was.
+        if confirmed:
+            sentences.append(_sentence(verbs[2], "service trade", "service trades", confirmed))
+        self.stdout.write(" ".join(sentences))
 
-    def _due(self) -> tuple[list[Exchange], list[Exchange]]:
+    def _due(self) -> tuple[list[Exchange], list[Exchange], list[Exchange]]:
         # The same selection the services act on, read only.
-        return list(services.requests_due()), list(services.loans_due_for_reminder())
+        return (list(services.requests_due()), list(services.loans_due_for_reminder()),
+                list(services.service_trades_due()))

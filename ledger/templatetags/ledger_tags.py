@@ -1,0 +1,22 @@
+"""{% load ledger_tags %}: the time bank's figures on other apps' pages (the members app
+shows them without importing the ledger)."""
+
+from __future__ import annotations
+
+from django import template
+
+from ledger import selectors
+
+register = template.Library()
+
+
+@register.inclusion_tag("ledger/_given_received.html", takes_context=True)
+def hours_given_received(context, member) -> dict:
+    """Hours the member gave and received (never the balance), and a "Send hours" link
+    for a logged-in visitor who is someone else."""
+    user = context.get("user")
+    return {
+        "member": member,
+        "totals": selectors.hours_given_received(member),
+        "can_send": bool(user and user.is_authenticated and user.pk != member.pk),
+    }
