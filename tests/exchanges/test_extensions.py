@@ -28,8 +28,9 @@ from exchanges.services import MAX_LOAN_DAYS, ExchangeError, exchange_accept, ex
 from listings.models import Terms
 from tests.exchanges.conftest import days
 from tests.exchanges.factories import make_exchange
-from tests.exchanges.test_concurrency import delete_everything_of, in_own_connection, race
+from tests.exchanges.test_concurrency import delete_everything_of, race
 from tests.factories import ListingFactory, MemberFactory
+from tests.threads import in_own_connection
 
 pytestmark = pytest.mark.django_db
 

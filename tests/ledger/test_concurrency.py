@@ -22,6 +22,7 @@ from ledger.models import Account, Entry, LimitChange, Transfer
 from ledger.services import LedgerError, transfer_post
 from members.models import Member
 from tests.factories import MemberFactory
+from tests.threads import in_own_connection
 
 pytestmark = [
     pytest.mark.django_db,
@@ -31,27 +32,6 @@ pytestmark = [
         reason="races need real row locks and concurrent writers: PostgreSQL only",
     ),
 ]
-
-
-def in_own_connection(work: Callable):
-    """Run work() in a new thread, hence its own connection outside this test's
-    transaction; return its result or raise its exception."""
-    result: dict = {}
-
-    def run() -> None:
-        try:
-            result["value"] = work()
-        except BaseException as error:  # handed back to the caller below
-            result["error"] = error
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    thread.join()
-    if "error" in result:
-        raise result["error"]
-    return result.get("value")
 
 
 def in_parallel(works: list[Callable]) -> list:

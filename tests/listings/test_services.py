@@ -18,6 +18,7 @@ from listings.services import ListingData
 from members.services import member_share_location
 from tests.core.test_images import bad_images, jpeg_with_gps_and_orientation, upload
 from tests.factories import ListingFactory, RideFactory, category, image_upload
+from tests.threads import in_own_connection
 
 pytestmark = pytest.mark.django_db
 
@@ -361,31 +362,6 @@ def test_photo_delete_removes_its_files(member, settings, django_capture_on_comm
     assert Path(keep.image.path).exists()
 
 
-def _in_own_connection(work):
-    """Run work() in a new thread, hence its own database connection in autocommit,
-    outside this test's transaction; return its result or raise its exception."""
-    import threading
-
-    from django.db import connection
-
-    result: dict = {}
-
-    def run() -> None:
-        try:
-            result["value"] = work()
-        except BaseException as error:  # handed back to the test below
-            result["error"] = error
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    thread.join()
-    if "error" in result:
-        raise result["error"]
-    return result.get("value")
-
-
 @pytest.mark.postgres
 @pytest.mark.skipif(
     not os.environ.get("DATABASE_URL", "").startswith("postgres"),
@@ -406,7 +382,7 @@ def test_two_uploads_at_once_cannot_pass_the_cap():
             services.photo_add(listing=listing, by=listing.owner, upload=image_upload())
         return listing
 
-    listing = _in_own_connection(make_listing_with_seven_photos)
+    listing = in_own_connection(make_listing_with_seven_photos)
     barrier = threading.Barrier(2)
     outcomes: list[str] = []
 
@@ -421,12 +397,12 @@ def test_two_uploads_at_once_cannot_pass_the_cap():
             outcomes.append("refused")
 
     try:
-        racers = [threading.Thread(target=_in_own_connection, args=(add_one,)) for _ in range(2)]
+        racers = [threading.Thread(target=in_own_connection, args=(add_one,)) for _ in range(2)]
         for racer in racers:
             racer.start()
         for racer in racers:
             racer.join()
         assert sorted(outcomes) == ["added", "refused"]
-        assert _in_own_connection(lambda: listing.photos.count()) == 8
+        assert in_own_connection(lambda: listing.photos.count()) == 8
     finally:
-        _in_own_connection(lambda: listing.owner.delete())
+        in_own_connection(lambda: listing.owner.delete())

@@ -1,0 +1,30 @@
+"""Real threads for the PostgreSQL race tests: each runs in its own connection, outside
+the test's transaction, like concurrent requests of several web workers."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+from django.db import connection
+
+
+def in_own_connection(work: Callable):
+    """Run work() in a new thread, hence its own connection outside this test's
+    transaction; return its result or raise its exception."""
+    result: dict = {}
+
+    def run() -> None:
+        try:
+            result["value"] = work()
+        except BaseException as error:  # handed back to the caller below
+            result["error"] = error
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join()
+    if "error" in result:
+        raise result["error"]
+    return result.get("value")
