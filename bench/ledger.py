@@ -15,7 +15,8 @@ creates its own throwaway database there and drops it at the end. Steps:
    workers would call it). Each client has its own connection; keys are unique.
 3. `ledger_audit` afterwards.
 
-Prints ONE JSON line on stdout; progress goes to stderr. ledger_tps is the better of the
+`--orm-path` turns PostgreSQL's one-statement posting off (the ORM path, as on SQLite),
+to compare both under the same conditions. Prints ONE JSON line on stdout; progress goes to stderr. ledger_tps is the better of the
 two layouts; ratio = ledger_tps / pgbench_tps (ARCHITECTURE.md aims at >= 0.25).
 """
 
@@ -178,6 +179,9 @@ def main() -> None:
     parser.add_argument("--members", type=int, default=100)
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--keep", action="store_true", help="do not drop the database")
+    parser.add_argument("--orm-path", action="store_true",
+                        help="post through the ORM path only (PostgreSQL's one-statement "
+                             "posting off), to compare both under the same conditions")
     args = parser.parse_args()
     if not args.postgres.startswith("postgres"):
         sys.exit("give a PostgreSQL URL: --postgres postgres://... or DATABASE_URL")
@@ -197,6 +201,10 @@ def main() -> None:
         from ledger.audit import ledger_audit
         from members.models import Member
 
+        if args.orm_path:
+            import ledger.services
+
+            ledger.services._fast_path_available = lambda: False
         log("migrate ...")
         call_command("migrate", verbosity=0)
         members = [Member.objects.create_user(email=f"bench-{i}@example.com", password=None,
@@ -228,6 +236,7 @@ def main() -> None:
             "clients": args.clients,
             "seconds": args.seconds,
             "members": args.members,
+            "posting_path": "orm" if args.orm_path else "default",
             "transfers": report.transfers,
             "audit_clean": report.clean,
             "audit_violations": report.violations[:5],

@@ -14,7 +14,7 @@ from django.utils.translation import pgettext_lazy
 
 from exchanges import selectors
 from exchanges.models import ExchangeKind
-from listings.models import Listing
+from listings.models import Kind, Listing, Status, Terms
 from members.models import Member
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -169,21 +169,46 @@ class HoursField(forms.CharField):
 
 
 class ServiceRequestForm(RequestForm):
+    """Hours asked for; optionally one of the asker's own services given in return (a
+    swap of services, with its own time). Without one, the asker pays in hours."""
+
     minutes = HoursField(
         label=_("Time needed (hours)"),
         help_text=_("For example 1.5 or 1:30."),
+    )
+    offered = forms.ModelChoiceField(
+        label=_("What you give in return"), queryset=Listing.objects.none(), required=False,
+        widget=forms.RadioSelect, blank=True, empty_label=_("Hours from my time account"),
+        help_text=_("Offer one of your services instead: each of you records the time you "
+                    "gave and confirms the other's, and hours move both ways."),
+    )
+    return_minutes = HoursField(
+        label=_("Time you give in return (hours)"), required=False,
+        help_text=_("Only with a service in return; by default the hours it asks."),
     )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["minutes"].initial = format_hours(self.listing.hours_minutes)
+        services = Listing.objects.filter(
+            owner=self.asker, kind=Kind.SERVICE, terms=Terms.BARTER, status=Status.ACTIVE
+        ).exclude(pk=self.listing.pk).order_by("title", "id")
+        if services.exists():
+            self.fields["offered"].queryset = services
+            self.fields["offered"].initial = ""  # paying in hours is checked until one is chosen
+        else:
+            # Nothing to offer: the plain request, paid in hours.
+            del self.fields["offered"], self.fields["return_minutes"]
 
     def request_kwargs(self) -> dict:
-        return {**super().request_kwargs(), "minutes": self.cleaned_data["minutes"]}
+        given = self.cleaned_data.get("offered")
+        return {**super().request_kwargs(), "minutes": self.cleaned_data["minutes"],
+                "offered": [given] if given else [],
+                "return_minutes": self.cleaned_data.get("return_minutes") if given else None}
 
 
 class RecordTimeForm(ServiceErrorsMixin, forms.Form):
-    """The provider's time spent on a service trade."""
+    """The time a provider spent on a service trade (in a swap, each member's own)."""
 
     minutes = HoursField(label=_("Time spent (hours)"), help_text=_("For example 1.5 or 1:30."))
 

@@ -107,6 +107,12 @@ TRANSITIONS: dict[str, Transition] = {t.action: t for t in [
     }, _("Confirm it is done")),
     _t("dispute", {State.ACCEPTED, State.PAID, State.IN_PROGRESS}, State.DISPUTED,
        {ALL_KINDS: {ASKER, OWNER}}, _("Report a problem")),
+    # A moderator settles a dispute (moderation calls these as Partage; its audit log
+    # names the moderator): done as agreed, or cancelled with the money given back.
+    _t("settle_complete", {State.DISPUTED}, State.COMPLETED, {ALL_KINDS: {SYSTEM}},
+       _("Settle: it is done")),
+    _t("settle_cancel", {State.DISPUTED}, State.CANCELLED, {ALL_KINDS: {SYSTEM}},
+       _("Settle: cancel and refund")),
 ]}
 
 
@@ -170,6 +176,24 @@ class Exchange(models.Model):
     proposed_minutes = models.PositiveIntegerField(_("proposed time (minutes)"), null=True, blank=True)
     actual_minutes = models.PositiveIntegerField(_("time spent (minutes)"), null=True, blank=True)
     time_recorded_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # A direct swap of services (I mow, you babysit): the asker's own service given in
+    # return, with its proposed and recorded time. Each side confirms the time the other
+    # recorded; the trade completes when both did (or Partage, 7 days after the last
+    # unconfirmed time was recorded) and posts two transfers, one each way.
+    return_listing = models.ForeignKey(
+        Listing, null=True, blank=True, on_delete=models.PROTECT, related_name="returned_in",
+        verbose_name=_("service given in return"),
+    )
+    return_proposed_minutes = models.PositiveIntegerField(
+        _("proposed time in return (minutes)"), null=True, blank=True
+    )
+    return_actual_minutes = models.PositiveIntegerField(
+        _("time spent in return (minutes)"), null=True, blank=True
+    )
+    return_time_recorded_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # In a swap: the asker confirmed the owner's time, the owner confirmed the asker's.
+    time_confirmed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    return_time_confirmed_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     # Money, in integer cents, fixed when the request is made.
     amount_cents = models.PositiveIntegerField(_("amount (cents)"), default=0)
@@ -222,6 +246,39 @@ class Exchange(models.Model):
                 | (Q(actual_minutes__gt=0) & Q(actual_minutes__lte=MAX_SERVICE_MINUTES)),
                 name="exchange_actual_minutes_in_range",
             ),
+            # What a swap of services adds exists only on a service trade with a service
+            # given in return, and a time is confirmed only once it was recorded.
+            models.CheckConstraint(
+                condition=Q(return_listing__isnull=True)
+                | (Q(kind=ExchangeKind.SERVICE) & Q(return_proposed_minutes__isnull=False)),
+                name="exchange_return_service_only_on_service_trades",
+            ),
+            models.CheckConstraint(
+                condition=Q(return_listing__isnull=False)
+                | (Q(return_proposed_minutes__isnull=True) & Q(return_actual_minutes__isnull=True)
+                   & Q(return_time_confirmed_at__isnull=True) & Q(time_confirmed_at__isnull=True)),
+                name="exchange_return_fields_need_return_service",
+            ),
+            models.CheckConstraint(
+                condition=Q(return_proposed_minutes__isnull=True)
+                | (Q(return_proposed_minutes__gt=0)
+                   & Q(return_proposed_minutes__lte=MAX_SERVICE_MINUTES)),
+                name="exchange_return_proposed_minutes_in_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(return_actual_minutes__isnull=True)
+                | (Q(return_actual_minutes__gt=0) & Q(return_actual_minutes__lte=MAX_SERVICE_MINUTES)),
+                name="exchange_return_actual_minutes_in_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(time_confirmed_at__isnull=True) | Q(actual_minutes__isnull=False),
+                name="exchange_confirmed_time_was_recorded",
+            ),
+            models.CheckConstraint(
+                condition=Q(return_time_confirmed_at__isnull=True)
+                | Q(return_actual_minutes__isnull=False),
+                name="exchange_confirmed_return_time_was_recorded",
+            ),
             # A loan that holds days always says until when (the exclusion constraint
             # would otherwise see an open-ended range).
             models.CheckConstraint(
@@ -248,6 +305,11 @@ class Exchange(models.Model):
 
     def other_party(self, member):
         return self.owner if member.pk == self.asker_id else self.asker
+
+    @property
+    def is_service_swap(self) -> bool:
+        """A service trade with a service given in return: two transfers, one each way."""
+        return self.kind == ExchangeKind.SERVICE and self.return_listing_id is not None
 
     @property
     def is_open(self) -> bool:

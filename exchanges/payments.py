@@ -457,6 +457,32 @@ def deposit_claim(*, exchange: Exchange, by: Member, amount_cents: int, reason: 
                 "min": money(1), "max": money(payment.amount_cents),
             }
         ]})
+    return _capture(payment, amount_cents, reason)
+
+
+def deposit_capture(*, exchange: Exchange, amount_cents: int, reason: str) -> Payment:
+    """A moderator settling a dispute keeps part or all of a held deposit for the owner
+    (moderation.services checks who may; this checks the money). No 48-hour window: the
+    dispute froze it; the card hold must still be valid. Refused above the hold, at
+    zero, without a reason or without a held deposit."""
+    payment = live_payment(exchange, PaymentPurpose.DEPOSIT)
+    if payment is None or payment.state != PaymentState.AUTHORISED:
+        raise ExchangeError(_("No deposit is held for this loan."))
+    reason = (reason or "").strip()
+    if not reason:
+        raise ExchangeError({"reason": [_("Say why you keep part of the deposit.")]})
+    if isinstance(amount_cents, bool) or not isinstance(amount_cents, int) or not (
+        0 < amount_cents <= payment.amount_cents
+    ):
+        raise ExchangeError({"amount": [
+            _("Claim between %(min)s and %(max)s.") % {
+                "min": money(1), "max": money(payment.amount_cents),
+            }
+        ]})
+    return _capture(payment, amount_cents, reason)
+
+
+def _capture(payment: Payment, amount_cents: int, reason: str) -> Payment:
     if payment.capture_deadline and timezone.now() >= payment.capture_deadline:
         raise ExchangeError(_("The card hold has lapsed."))
     try:

@@ -44,6 +44,9 @@ EVENT_LABELS = {
     "extend_decline": _("Declined more days"),
     "extend_cancel": _("Withdrew the request for more days"),
     "record_time": _("Recorded the time spent"),
+    "confirm_time": _("Confirmed the time of the service received"),
+    "settle_complete": _("A moderator settled it as done"),
+    "settle_cancel": _("A moderator cancelled it; any payment is refunded"),
 }
 
 

@@ -1,6 +1,7 @@
-"""The provider's "record the time spent" form of a service trade, on the exchange page.
-POST only; only the two parties reach it (anyone else gets 404); it calls one service,
-exchanges.services.exchange_record_time, and goes back to the exchange page."""
+"""The service-trade forms of the exchange page: a provider records the time spent and,
+in a swap of services, each member confirms the other's. POST only; only the two
+parties reach them (anyone else gets 404); each calls one service and goes back to the
+exchange page."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from django.views.decorators.http import require_POST
 
 from exchanges import selectors, services
 from exchanges.forms import RecordTimeForm
+from exchanges.models import State
 from exchanges.services import ExchangeError
 
 
@@ -36,4 +38,22 @@ def record_time(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, " ".join(error.messages))
     else:
         messages.success(request, _("The time is recorded. The other member can now confirm it."))
+    return redirect(exchange)
+
+
+@login_required
+@require_POST
+def confirm_time(request: HttpRequest, pk: int) -> HttpResponse:
+    exchange = selectors.exchange_for_party(request.user, pk)
+    if exchange is None:
+        raise Http404
+    try:
+        confirmed = services.exchange_confirm_time(exchange=exchange, by=request.user)
+    except ExchangeError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        if confirmed.state == State.COMPLETED:
+            messages.success(request, _("Both times are confirmed: the hours moved and the trade is done."))
+        else:
+            messages.success(request, _("Confirmed. The trade is done once the other member confirms your time too."))
     return redirect(exchange)

@@ -32,9 +32,10 @@ from exchanges.models import (
     State,
 )
 from exchanges.signals import exchange_changed, loan_overdue
-from ledger.services import LedgerError, transfer_post
+from ledger.services import LedgerError, Posting, transfer_post, transfers_post
 from listings.models import Kind, Listing, Status, Terms
 from members.models import Member
+from members.standing import require_good_standing
 
 REQUEST_LIFETIME = timedelta(hours=72)
 MAX_LOAN_DAYS = 60
@@ -159,16 +160,21 @@ def exchange_request(
     seats: int | None = None,
     offered: Iterable[Listing] = (),
     minutes: int | None = None,
+    return_minutes: int | None = None,
     message: str = "",
 ) -> Exchange:
     """Ask the owner for a deal on their listing. Guarantees: the listing is active and
     not the asker's own; the asker has no other open request on it; loans ask for future
     days that are free (at most 60, within a year) and the asker has no overdue loan;
     rides ask 1 to the free seats before departure; swaps offer the asker's own active
-    items; service trades propose 1 to 6000 minutes (the listing's hours by default).
+    items; service trades propose 1 to 6000 minutes (the listing's hours by default) and
+    may offer one of the asker's own active services bartered for hours in return (a
+    swap of services), with its own proposed time (`return_minutes`, by default that
+    listing's hours).
     Amounts are fixed now in cents. The request expires after 72 hours or when
     the period or the ride starts, whichever comes first (a loan asked for today: at
     the end of today)."""
+    require_good_standing(asker)
     listing = Listing.objects.select_for_update().get(pk=listing.pk)
     kind = exchange_kind_for(listing)
     if listing.owner_id == asker.pk:
@@ -248,6 +254,7 @@ def exchange_request(
         exchange.proposed_minutes = _check_minutes(
             listing.hours_minutes if minutes is None else minutes, "minutes"
         )
+        _offer_service_in_return(exchange, asker, offered, return_minutes)
 
     # Paid online only when Stripe is on and the owner can take payments (payments.py
     # decides; imported here because payments builds on this module's transitions).
@@ -264,6 +271,33 @@ def exchange_request(
         exchange.offered_listings.set(offered)
     _record(exchange, "request", asker, "", State.REQUESTED, exchange.message)
     return exchange
+
+
+def _offer_service_in_return(exchange: Exchange, asker: Member, offered: Iterable[Listing],
+                             return_minutes: int | None) -> None:
+    """A swap of services: at most one listing, the asker's own active service bartered
+    for hours (re-read and locked: the caller's object may be stale)."""
+    offered_ids = sorted({item.pk for item in offered})
+    if not offered_ids:
+        if return_minutes is not None:
+            raise ExchangeError({"return_minutes": [
+                _("Choose the service you give in return before its time.")
+            ]})
+        return
+    if len(offered_ids) > 1:
+        raise ExchangeError({"offered": [_("Offer one of your services at most.")]})
+    given = Listing.objects.select_for_update().filter(pk=offered_ids[0]).first()
+    if given is None:
+        raise ExchangeError({"offered": [_("The offered service no longer exists.")]})
+    if (given.owner_id != asker.pk or given.status != Status.ACTIVE
+            or exchange_kind_for(given) != ExchangeKind.SERVICE):
+        raise ExchangeError({"offered": [
+            _("You can only offer one of your own active services traded for hours.")
+        ]})
+    exchange.return_listing = given
+    exchange.return_proposed_minutes = _check_minutes(
+        given.hours_minutes if return_minutes is None else return_minutes, "return_minutes"
+    )
 
 
 # --- Transitions -------------------------------------------------------------------
@@ -343,6 +377,10 @@ def _check_accept(exchange: Exchange, listing: Listing) -> None:
             status=Status.ACTIVE
         ).exists():
             raise ExchangeError(_("One of the offered listings is no longer available."))
+    elif exchange.is_service_swap and not Listing.objects.filter(
+        pk=exchange.return_listing_id, status=Status.ACTIVE
+    ).exists():
+        raise ExchangeError(_("The service offered in return is no longer available."))
 
 
 @transaction.atomic
@@ -404,22 +442,71 @@ def exchange_start(*, exchange: Exchange, by: Member, note: str = "") -> Exchang
     return _transition(exchange, "start", by, note, _check_start)
 
 
-def _pay_service_time(exchange: Exchange, listing: Listing, by: Member | None) -> None:
-    """Post the trade's one transfer, receiver -> provider, in the completion's
-    transaction: refused by the ledger, the completion is refused too."""
-    if exchange.actual_minutes is None:
-        raise ExchangeError(_("The provider has not recorded the time spent yet."))
-    if by is None and (
-        exchange.time_recorded_at is None
-        or exchange.time_recorded_at > timezone.now() - SERVICE_CONFIRM_AFTER
-    ):
-        raise ExchangeError(_("The receiver still has time to confirm."))
+def _pay_service_time(exchange: Exchange, listing: Listing, by: Member | None,
+                      created_by: Member | None = None) -> None:
+    """Post what the trade owes, in the completion's transaction: refused by the ledger,
+    the completion is refused too. A one-way trade posts one transfer, receiver ->
+    provider. A swap of services posts two, one each way, together (see
+    post_service_time); a member does not complete a swap with the generic action, each
+    side confirms the other's time (exchange_confirm_time) and the second confirmation
+    completes it, as Partage."""
+    if exchange.is_service_swap:
+        if by is not None:
+            raise ExchangeError(
+                _("In a swap of services, each of you confirms the time the other recorded.")
+            )
+        if exchange.actual_minutes is None or exchange.return_actual_minutes is None:
+            raise ExchangeError(_("Both of you record the time you gave before it is confirmed."))
+        cutoff = timezone.now() - SERVICE_CONFIRM_AFTER
+        for confirmed, recorded in (
+            (exchange.time_confirmed_at, exchange.time_recorded_at),
+            (exchange.return_time_confirmed_at, exchange.return_time_recorded_at),
+        ):
+            if confirmed is None and (recorded is None or recorded > cutoff):
+                raise ExchangeError(_("The other member still has time to confirm."))
+    else:
+        if exchange.actual_minutes is None:
+            raise ExchangeError(_("The provider has not recorded the time spent yet."))
+        if by is None and (
+            exchange.time_recorded_at is None
+            or exchange.time_recorded_at > timezone.now() - SERVICE_CONFIRM_AFTER
+        ):
+            raise ExchangeError(_("The receiver still has time to confirm."))
+    post_service_time(exchange=exchange, listing=listing, created_by=by or created_by)
+
+
+def service_transfer_keys(exchange: Exchange) -> list[str]:
+    """The idempotency keys of the trade's transfers: one per service given."""
+    keys = [f"exchange:{exchange.pk}:service"]
+    if exchange.is_service_swap:
+        keys.append(f"exchange:{exchange.pk}:service-return")
+    return keys
+
+
+def post_service_time(*, exchange: Exchange, listing: Listing, created_by: Member | None) -> None:
+    """Post the recorded time of a service trade on the ledger, exactly once per service
+    (each transfer's idempotency key is derived from the exchange, so a replayed
+    completion or tick moves nothing more). A swap's two transfers are posted together:
+    both or neither, the limits checked on the balances after both (ledger
+    transfers_post). Raises ExchangeError with the ledger's message when it refuses."""
+    keys = service_transfer_keys(exchange)
+    reference = f"exchange:{exchange.pk}"
     try:
-        transfer_post(
-            payer=exchange.asker, payee=exchange.owner, minutes=exchange.actual_minutes,
-            idempotency_key=f"exchange:{exchange.pk}:service",
-            reference=f"exchange:{exchange.pk}", note=listing.title, created_by=by,
-        )
+        if not exchange.is_service_swap:
+            transfer_post(
+                payer=exchange.asker, payee=exchange.owner, minutes=exchange.actual_minutes,
+                idempotency_key=keys[0], reference=reference, note=listing.title,
+                created_by=created_by,
+            )
+            return
+        given = exchange.return_listing
+        transfers_post(postings=[
+            Posting(payer=exchange.asker, payee=exchange.owner, minutes=exchange.actual_minutes,
+                    idempotency_key=keys[0], reference=reference, note=listing.title),
+            Posting(payer=exchange.owner, payee=exchange.asker,
+                    minutes=exchange.return_actual_minutes, idempotency_key=keys[1],
+                    reference=reference, note=given.title),
+        ], created_by=created_by)
     except LedgerError as error:
         raise ExchangeError(" ".join(error.messages)) from error
 
@@ -451,12 +538,9 @@ def exchange_complete(*, exchange: Exchange, by: Member | None, note: str = "") 
     return _transition(exchange, "complete", by, note, partial(_check_complete, by))
 
 
-@transaction.atomic
-def exchange_record_time(*, exchange: Exchange, by: Member, minutes: int) -> Exchange:
-    """The provider of a started service trade records the time it took (1 to 6000
-    minutes; again to correct it, which restarts the receiver's 7 days). The state does
-    not change; an ExchangeEvent says it and `exchange_changed` is sent after commit."""
-    # Same lock order as _transition: the listing, then the exchange.
+def _lock_service_trade(exchange: Exchange, by: Member) -> tuple[Exchange, str]:
+    """The trade re-read under the same locks as _transition (the listing, then the
+    exchange), with the member's role; refuses strangers and other deals."""
     listing = Listing.objects.select_for_update().get(pk=exchange.listing_id)
     locked = Exchange.objects.select_for_update().get(pk=exchange.pk)
     locked.listing = listing
@@ -465,25 +549,103 @@ def exchange_record_time(*, exchange: Exchange, by: Member, minutes: int) -> Exc
         raise ExchangeError(_("You are not part of this exchange."))
     if locked.kind != ExchangeKind.SERVICE:
         raise ExchangeError(_("Only service trades count time."))
-    if role != Role.OWNER:
+    return locked, role
+
+
+@transaction.atomic
+def exchange_record_time(*, exchange: Exchange, by: Member, minutes: int) -> Exchange:
+    """A provider of a started service trade records the time their service took (1 to
+    6000 minutes; again to correct it, which restarts the other member's 7 days). In a
+    one-way trade only the owner provides; in a swap of services each member records
+    the service they gave, and only until the other member confirmed it. The state does
+    not change; an ExchangeEvent says it and `exchange_changed` is sent after commit."""
+    locked, role = _lock_service_trade(exchange, by)
+    if role != Role.OWNER and not locked.is_service_swap:
         raise ExchangeError(_("Only the provider records the time spent."))
     if locked.state != State.IN_PROGRESS:
         raise ExchangeError(_("The time is recorded once the service has started, before it is confirmed."))
-    locked.actual_minutes = _check_minutes(minutes, "minutes")
-    locked.time_recorded_at = timezone.now()
-    locked.save(update_fields=["actual_minutes", "time_recorded_at", "updated_at"])
+    minutes = _check_minutes(minutes, "minutes")
+    if role == Role.OWNER:
+        if locked.time_confirmed_at is not None:
+            raise ExchangeError(_("%(who)s already confirmed the time you recorded.")
+                                % {"who": locked.asker.public_name})
+        locked.actual_minutes, locked.time_recorded_at = minutes, timezone.now()
+        fields = ["actual_minutes", "time_recorded_at"]
+    else:
+        if locked.return_time_confirmed_at is not None:
+            raise ExchangeError(_("%(who)s already confirmed the time you recorded.")
+                                % {"who": locked.owner.public_name})
+        locked.return_actual_minutes, locked.return_time_recorded_at = minutes, timezone.now()
+        fields = ["return_actual_minutes", "return_time_recorded_at"]
+    locked.save(update_fields=[*fields, "updated_at"])
     _record(locked, "record_time", by, locked.state, locked.state,
-            _("Time spent: %(hours)s.") % {"hours": _hours(locked.actual_minutes)})
+            _("Time spent: %(hours)s.") % {"hours": _hours(minutes)})
     return locked
 
 
 def can_record_time(exchange: Exchange, member: Member) -> bool:
     """Whether the page offers this member the "record the time spent" form."""
-    return (
-        exchange.kind == ExchangeKind.SERVICE
-        and exchange.state == State.IN_PROGRESS
-        and exchange.role_of(member) == Role.OWNER
-    )
+    if exchange.kind != ExchangeKind.SERVICE or exchange.state != State.IN_PROGRESS:
+        return False
+    role = exchange.role_of(member)
+    if role == Role.OWNER:
+        return exchange.time_confirmed_at is None
+    return (role == Role.ASKER and exchange.is_service_swap
+            and exchange.return_time_confirmed_at is None)
+
+
+@transaction.atomic
+def exchange_confirm_time(*, exchange: Exchange, by: Member) -> Exchange:
+    """In a started swap of services, a member confirms the time the other member
+    recorded for the service they gave (once; the time is then fixed). The second
+    confirmation completes the trade, as Partage, in the same transaction: both
+    transfers are posted together (post_service_time), and if the ledger refuses
+    either, nothing changes, this confirmation included."""
+    locked, role = _lock_service_trade(exchange, by)
+    if not locked.is_service_swap:
+        raise ExchangeError(_("Only a swap of services is confirmed side by side."))
+    if locked.state != State.IN_PROGRESS:
+        raise ExchangeError(
+            _("This exchange is %(state)s: it cannot be changed this way now.")
+            % {"state": locked.get_state_display().lower()}
+        )
+    now = timezone.now()
+    if role == Role.ASKER:
+        recorded, confirmed, field = locked.actual_minutes, locked.time_confirmed_at, "time_confirmed_at"
+    else:
+        recorded, confirmed, field = (locked.return_actual_minutes, locked.return_time_confirmed_at,
+                                      "return_time_confirmed_at")
+    other = locked.other_party(by)
+    if recorded is None:
+        raise ExchangeError(_("%(who)s has not recorded the time spent yet.") % {"who": other.public_name})
+    if confirmed is not None:
+        raise ExchangeError(_("You already confirmed this time."))
+    setattr(locked, field, now)
+    locked.save(update_fields=[field, "updated_at"])
+    _record(locked, "confirm_time", by, locked.state, locked.state,
+            _("Confirmed %(who)s's time: %(hours)s.") % {"who": other.public_name,
+                                                          "hours": _hours(recorded)})
+    if locked.time_confirmed_at is not None and locked.return_time_confirmed_at is not None:
+        return _transition(
+            locked, "complete", None, _("Both times confirmed."),
+            lambda trade, listing: _complete_swap(trade, listing, by),
+        )
+    return locked
+
+
+def _complete_swap(exchange: Exchange, listing: Listing, confirmed_by: Member) -> None:
+    _pay_service_time(exchange, listing, None, created_by=confirmed_by)
+
+
+def can_confirm_time(exchange: Exchange, member: Member) -> bool:
+    """Whether the page offers this member "confirm the other's time" in a swap."""
+    if not exchange.is_service_swap or exchange.state != State.IN_PROGRESS:
+        return False
+    role = exchange.role_of(member)
+    if role == Role.ASKER:
+        return exchange.actual_minutes is not None and exchange.time_confirmed_at is None
+    return (role == Role.OWNER and exchange.return_actual_minutes is not None
+            and exchange.return_time_confirmed_at is None)
 
 
 @transaction.atomic
@@ -492,6 +654,43 @@ def exchange_dispute(*, exchange: Exchange, by: Member, note: str) -> Exchange:
     if not note.strip():
         raise ExchangeError({"note": [_("Tell us what went wrong.")]})
     return _transition(exchange, "dispute", by, note)
+
+
+def _check_settle_complete(exchange: Exchange, listing: Listing) -> None:
+    if exchange.kind == ExchangeKind.SERVICE:
+        # The moderator decided: no waiting for confirmations. The same keys as a normal
+        # completion (post_service_time), so no time is ever paid twice; a swap pays
+        # both services.
+        if exchange.actual_minutes is None or (
+            exchange.is_service_swap and exchange.return_actual_minutes is None
+        ):
+            raise ExchangeError(_("The time spent has not been recorded yet."))
+        post_service_time(exchange=exchange, listing=listing, created_by=None)
+    _close_swapped_and_sold(exchange, listing)
+
+
+@transaction.atomic
+def exchange_settle_complete(*, exchange: Exchange, note: str) -> Exchange:
+    """A moderator settles a disputed deal as done, with the effects of a completion
+    (a sale or swap closes its listings; a service trade posts its recorded time).
+    Only from DISPUTED; the note (the reason) is required and shown in the timeline."""
+    if not note.strip():
+        raise ExchangeError({"note": [_("Say why it is settled this way.")]})
+    return _transition(exchange, "settle_complete", None, note, _check_settle_complete)
+
+
+@transaction.atomic
+def exchange_settle_cancel(*, exchange: Exchange, note: str) -> Exchange:
+    """A moderator cancels a disputed deal: its days or seats are free again and, after
+    commit, a paid price is refunded and a held deposit released (as for call_off;
+    `stripe_reconcile` retries what fails). Only from DISPUTED; a note is required."""
+    from exchanges import payments  # payments builds on this module
+
+    if not note.strip():
+        raise ExchangeError({"note": [_("Say why it is settled this way.")]})
+    cancelled = _transition(exchange, "settle_cancel", None, note)
+    transaction.on_commit(lambda: payments.settle_call_off(exchange_id=cancelled.pk))
+    return cancelled
 
 
 ACTIONS: dict[str, Callable[..., Exchange]] = {
@@ -508,7 +707,11 @@ ACTIONS: dict[str, Callable[..., Exchange]] = {
 def available_actions(exchange: Exchange, member: Member) -> list[str]:
     """The actions this member may take now, in the table's order (for the page)."""
     role = exchange.role_of(member)
-    return [action for action in ACTIONS if exchange.can_transition(action, role)]
+    return [
+        action for action in ACTIONS if exchange.can_transition(action, role)
+        # A swap of services completes through each side's confirmation, not this button.
+        and not (action == "complete" and exchange.is_service_swap)
+    ]
 
 
 # --- Time ---------------------------------------------------------------------------
@@ -531,10 +734,19 @@ def loans_due_for_reminder(today: date | None = None):
 
 
 def service_trades_due(now: datetime | None = None):
-    """Started service trades whose time was recorded 7 days ago or more, unanswered."""
-    return Exchange.objects.filter(
-        kind=ExchangeKind.SERVICE, state=State.IN_PROGRESS,
-        time_recorded_at__lte=(now or timezone.now()) - SERVICE_CONFIRM_AFTER,
+    """Started service trades whose time was recorded 7 days ago or more, unanswered. A
+    swap of services is due when both times are recorded and each is either confirmed
+    or was recorded 7 days ago or more."""
+    cutoff = (now or timezone.now()) - SERVICE_CONFIRM_AFTER
+    one_way = Q(return_listing__isnull=True, time_recorded_at__lte=cutoff)
+    swap = (
+        Q(return_listing__isnull=False, actual_minutes__isnull=False,
+          return_actual_minutes__isnull=False)
+        & (Q(time_confirmed_at__isnull=False) | Q(time_recorded_at__lte=cutoff))
+        & (Q(return_time_confirmed_at__isnull=False) | Q(return_time_recorded_at__lte=cutoff))
+    )
+    return Exchange.objects.filter(kind=ExchangeKind.SERVICE, state=State.IN_PROGRESS).filter(
+        one_way | swap
     )
 
 

@@ -42,4 +42,5 @@ from exchanges import service_views  # noqa: E402
 
 urlpatterns += [
     path("<int:pk>/time/record/", service_views.record_time, name="record-time"),
+    path("<int:pk>/time/confirm/", service_views.confirm_time, name="confirm-time"),
 ]

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
+from core.ratelimit import limit_posts
 from exchanges import availability, selectors, services
 from exchanges.forms import ActionForm, BlockedPeriodForm, request_form_for
 from exchanges.models import TRANSITIONS, BlockedPeriod, Exchange, ExchangeKind
@@ -130,6 +131,7 @@ def exchange_act(request: HttpRequest, pk: int, action: str) -> HttpResponse:
 
 @login_required
 @require_POST
+@limit_posts("exchange_request")
 def exchange_request(request: HttpRequest, listing_pk: int) -> HttpResponse:
     listing = get_object_or_404(Listing.objects.exclude(status=Status.REMOVED), pk=listing_pk)
     kind = services.exchange_kind_for(listing)

@@ -5,17 +5,37 @@
 - both accounts are locked in id order, and the limits are checked on the locked rows,
   so concurrent posts can never push an account past its credit limit or maximum;
 - exactly two entries are written and they sum to zero; the sum of all balances stays 0.
+
+On PostgreSQL an ordinary posting is one SQL statement (see `_post_in_one_statement`):
+the same lock, the same checks on the locked rows, the same rows written, in one round
+trip. Anything it does not post (a refusal, a replayed key, an account not opened yet)
+goes through the ORM path below, which is the reference for every rule and the only
+path on SQLite.
+
+`transfers_post` posts several transfers as one movement (a swap of services): all or
+none, the limits checked on the balances after all of them.
+
+The idempotency-key prefix "reversal:" belongs to `transfer_reverse`: ordinary postings
+cannot use it, so no posting can ever take the place of a correction.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from contextlib import nullcontext
+from dataclasses import dataclass
+
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Case, Value, When
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from ledger.models import MAX_TRANSFER_MINUTES, Account, Entry, LimitChange, Transfer
 from members.models import Member
+
+# Keys of this shape are written by transfer_reverse only.
+REVERSAL_KEY_PREFIX = "reversal:"
 
 
 class LedgerError(ValidationError):
@@ -75,11 +95,20 @@ def transfer_post(
     posts nothing) for a bad amount, a transfer to oneself, an inactive member, or a
     balance that would leave its limits."""
     minutes = _check_amount(minutes)
-    key = (idempotency_key or "").strip()
-    if not key or len(key) > 120:
-        raise LedgerError(_("A transfer needs an idempotency key of at most 120 characters."))
+    key = _check_key(idempotency_key, reversal=_reverses is not None)
     if payer.pk == payee.pk:
         raise LedgerError(_("You cannot send time to yourself."))
+    note, reference = note.strip()[:280], reference[:120]
+    if _reverses is None and _fast_path_available():
+        try:
+            posted = _post_in_one_statement(payer, payee, minutes, key, note, reference,
+                                            created_by)
+        except IntegrityError:
+            posted = None
+        if posted is not None:
+            return posted
+        # Refused, replayed or not openable in one statement: the ORM path below says
+        # which, with the member's message, or finds the first transfer of the key.
     # No look-up of the key before posting: the unique constraint answers it. A replay
     # that fits fails on the insert (IntegrityError below); one that no longer fits looks
     # the key up before refusing. This saves a query on every first posting.
@@ -94,6 +123,103 @@ def transfer_post(
         if existing is None:
             raise
         return existing
+
+
+def _check_key(idempotency_key, *, reversal: bool) -> str:
+    key = (idempotency_key or "").strip() if isinstance(idempotency_key, str) else ""
+    if not key or len(key) > 120:
+        raise LedgerError(_("A transfer needs an idempotency key of at most 120 characters."))
+    if not reversal and key.lower().startswith(REVERSAL_KEY_PREFIX):
+        raise LedgerError(
+            _("Idempotency keys starting with “%(prefix)s” are kept for reversals.")
+            % {"prefix": REVERSAL_KEY_PREFIX}
+        )
+    return key
+
+
+def _fast_path_available() -> bool:
+    return connection.vendor == "postgresql"
+
+
+# One statement: lock both accounts in id order (FOR UPDATE; under READ COMMITTED a row
+# another posting changed meanwhile is re-read once its lock is released, so the checks
+# below see the committed balance), check both members are active and both limits on
+# those locked rows, insert the transfer (a key posted before inserts nothing: ON
+# CONFLICT), its two entries and the two new balances, all keyed on the inserted
+# transfer. When any check fails or the key exists, nothing is written and no row comes
+# back. A single statement is atomic on its own, so outside a transaction it needs no
+# BEGIN/COMMIT round trips.
+_POST_SQL = """
+WITH locked AS MATERIALIZED (
+    SELECT a.id, a.member_id, a.balance_minutes, a.credit_limit_minutes,
+           a.max_balance_minutes, m.is_active
+    FROM {account} a JOIN {member} m ON m.id = a.member_id
+    WHERE a.member_id IN (%(payer)s, %(payee)s)
+    ORDER BY a.id
+    FOR UPDATE OF a
+),
+fits AS MATERIALIZED (
+    SELECT s.id AS source_id, t.id AS target_id,
+           s.balance_minutes - %(minutes)s AS new_source,
+           t.balance_minutes + %(minutes)s AS new_target
+    FROM locked s, locked t
+    WHERE s.member_id = %(payer)s AND t.member_id = %(payee)s
+      AND s.is_active AND t.is_active
+      AND s.balance_minutes - %(minutes)s >= s.credit_limit_minutes
+      AND t.balance_minutes + %(minutes)s <= t.max_balance_minutes
+),
+transfer AS (
+    INSERT INTO {transfer} (idempotency_key, from_account_id, to_account_id, minutes,
+                                 note, reference, created_by_id, created_at)
+    SELECT %(key)s, source_id, target_id, %(minutes)s, %(note)s, %(reference)s,
+           %(created_by)s, %(now)s
+    FROM fits
+    ON CONFLICT (idempotency_key) DO NOTHING
+    RETURNING id
+),
+lines AS (
+    INSERT INTO {entry} (transfer_id, account_id, minutes, balance_after, created_at)
+    SELECT transfer.id, fits.source_id, -%(minutes)s, fits.new_source, %(now)s
+    FROM transfer, fits
+    UNION ALL
+    SELECT transfer.id, fits.target_id, %(minutes)s, fits.new_target, %(now)s
+    FROM transfer, fits
+),
+balances AS (
+    UPDATE {account} a
+    SET balance_minutes = CASE WHEN a.id = fits.source_id THEN fits.new_source
+                               ELSE fits.new_target END
+    FROM fits, transfer
+    WHERE a.id IN (fits.source_id, fits.target_id)
+)
+SELECT transfer.id, fits.source_id, fits.target_id FROM transfer, fits
+""".format_map({"account": Account._meta.db_table, "member": Member._meta.db_table,
+               "transfer": Transfer._meta.db_table, "entry": Entry._meta.db_table})
+
+
+def _post_in_one_statement(payer, payee, minutes, key, note, reference, created_by) -> Transfer | None:
+    """The transfer posted by _POST_SQL, or None when it posted nothing."""
+    now = timezone.now()
+    params = {"payer": payer.pk, "payee": payee.pk, "minutes": minutes, "key": key,
+              "note": note, "reference": reference, "now": now,
+              "created_by": created_by.pk if created_by is not None else None}
+    # Inside a caller's transaction, a savepoint keeps a failed statement from breaking it.
+    guard = transaction.atomic() if connection.in_atomic_block else nullcontext()
+    with guard, connection.cursor() as cursor:
+        cursor.execute(_POST_SQL, params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    transfer_id, source_id, target_id = row
+    # Built from what was written, without reading it back.
+    transfer = Transfer(
+        pk=transfer_id, idempotency_key=key, from_account_id=source_id,
+        to_account_id=target_id, minutes=minutes, note=note, reference=reference,
+        created_by=created_by, created_at=now,
+    )
+    transfer._state.adding = False
+    transfer._state.db = connection.alias
+    return transfer
 
 
 def _lock_accounts(payer: Member, payee: Member) -> dict[int, Account]:
@@ -114,21 +240,29 @@ def _lock_accounts(payer: Member, payee: Member) -> dict[int, Account]:
 
 def _check_rules(payer, payee, source, target, new_source, new_target, reverses) -> None:
     """Refuse (LedgerError) what the locked rows do not allow."""
-    _check_member(source.member, "")
-    _check_member(target.member, "")
-    # A reversal restores a past state; it may not be blocked by today's limits.
+    # A reversal restores a past state: neither a suspended or closed member nor today's
+    # limits may block a correction.
     if reverses is None:
+        _check_member(source.member, "")
+        _check_member(target.member, "")
         if new_source < source.credit_limit_minutes:
-            raise LedgerError(
-                _("Not enough time: this would bring %(who)s to %(balance)s, below the limit of %(limit)s.")
-                % {"who": payer.public_name, "balance": _hours(new_source),
-                   "limit": _hours(source.credit_limit_minutes)}
-            )
+            raise _below_limit(payer, new_source, source.credit_limit_minutes)
         if new_target > target.max_balance_minutes:
-            raise LedgerError(
-                _("%(who)s cannot receive that much: their balance would pass %(limit)s.")
-                % {"who": payee.public_name, "limit": _hours(target.max_balance_minutes)}
-            )
+            raise _above_limit(payee, target.max_balance_minutes)
+
+
+def _below_limit(member: Member, balance: int, limit: int) -> LedgerError:
+    return LedgerError(
+        _("Not enough time: this would bring %(who)s to %(balance)s, below the limit of %(limit)s.")
+        % {"who": member.public_name, "balance": _hours(balance), "limit": _hours(limit)}
+    )
+
+
+def _above_limit(member: Member, limit: int) -> LedgerError:
+    return LedgerError(
+        _("%(who)s cannot receive that much: their balance would pass %(limit)s.")
+        % {"who": member.public_name, "limit": _hours(limit)}
+    )
 
 
 def _post_locked(payer, payee, minutes, key, note, reference, created_by, reverses) -> Transfer:
@@ -146,8 +280,7 @@ def _post_locked(payer, payee, minutes, key, note, reference, created_by, revers
         raise
     transfer = Transfer.objects.create(
         idempotency_key=key, from_account=source, to_account=target, minutes=minutes,
-        note=note.strip()[:280], reference=reference[:120], created_by=created_by,
-        reverses=reverses,
+        note=note, reference=reference, created_by=created_by, reverses=reverses,
     )
     Entry.objects.bulk_create([
         Entry(transfer=transfer, account=source, minutes=-minutes, balance_after=new_source,
@@ -165,7 +298,14 @@ def _post_locked(payer, payee, minutes, key, note, reference, created_by, revers
 
 def transfer_reverse(*, transfer: Transfer, by: Member | None, reason: str) -> Transfer:
     """Post the opposite of a transfer, naming it. Once only: reversing twice returns the
-    first reversal. A reason is required; limits do not block a correction."""
+    first reversal. A reason is required.
+
+    Corrections must always remain possible, so neither today's limits nor the state of
+    the members blocks a reversal: it posts even when either member is suspended or their
+    account closed (is_active False). This is safe because a suspended member still
+    cannot move time themselves (every ordinary posting checks both members are active),
+    and the reversal is logged with who made it (`by`, the moderator) and why. Its key,
+    "reversal:<id>", is reserved: no ordinary posting can use the prefix."""
     if not reason.strip():
         raise LedgerError({"reason": [_("Say why the transfer is reversed.")]})
     if transfer.reverses_id is not None:
@@ -183,6 +323,107 @@ def transfer_reverse(*, transfer: Transfer, by: Member | None, reason: str) -> T
         created_by=by,
         _reverses=original,
     )
+
+
+@dataclass(frozen=True)
+class Posting:
+    """One transfer of a batch posted by transfers_post."""
+
+    payer: Member
+    payee: Member
+    minutes: int
+    idempotency_key: str
+    note: str = ""
+    reference: str = ""
+
+
+def transfers_post(*, postings: Sequence[Posting], created_by: Member | None = None) -> list[Transfer]:
+    """Post several transfers as one movement (a swap of services: one each way) and
+    return them in the order given. Guarantees, in one transaction:
+    - all of them or none: any refusal (LedgerError) posts nothing;
+    - each key moves minutes once: a key posted before is answered with its transfer, the
+      others are posted; a replay of the whole batch moves nothing;
+    - every account involved is locked in id order and both members of each new transfer
+      must be active;
+    - the limits are checked on the locked rows against the balances after the whole
+      batch, so a swap that evens out is never refused because of the order its lines are
+      written in: an account may only end below its credit limit (or above its maximum)
+      if the batch did not move it further that way. The entries keep the running
+      balance in the order given, and every transfer writes two lines summing to zero."""
+    if not postings:
+        raise LedgerError(_("Nothing to post."))
+    checked = []
+    for posting in postings:
+        minutes = _check_amount(posting.minutes)
+        key = _check_key(posting.idempotency_key, reversal=False)
+        if posting.payer.pk == posting.payee.pk:
+            raise LedgerError(_("You cannot send time to yourself."))
+        checked.append((posting, minutes, key))
+    keys = [key for _posting, _minutes, key in checked]
+    if len(set(keys)) != len(keys):
+        raise LedgerError(_("Each transfer of a batch needs its own idempotency key."))
+    try:
+        with transaction.atomic():
+            return _post_batch_locked(checked, keys, created_by)
+    except IntegrityError:
+        # Another worker posted the same keys meanwhile: answer with its transfers.
+        existing = {t.idempotency_key: t for t in Transfer.objects.filter(idempotency_key__in=keys)}
+        if len(existing) != len(keys):
+            raise
+        return [existing[key] for key in keys]
+
+
+def _post_batch_locked(checked, keys: list[str], created_by: Member | None) -> list[Transfer]:
+    member_ids = sorted({p.payer.pk for p, _m, _k in checked} | {p.payee.pk for p, _m, _k in checked})
+    query = (
+        Account.objects.select_for_update(of=("self",)).select_related("member")
+        .filter(member_id__in=member_ids).order_by("pk")
+    )
+    locked = {account.member_id: account for account in query}
+    if len(locked) < len(member_ids):
+        for member_id in member_ids:
+            Account.objects.get_or_create(member_id=member_id)
+        locked = {account.member_id: account for account in query.all()}
+    # Read under the locks: a concurrent batch with the same keys has committed or not.
+    existing = {t.idempotency_key: t for t in Transfer.objects.filter(idempotency_key__in=keys)}
+    todo = [(p, m, k) for p, m, k in checked if k not in existing]
+    net: dict[int, int] = {}
+    for posting, minutes, _key in todo:
+        _check_member(locked[posting.payer.pk].member, "")
+        _check_member(locked[posting.payee.pk].member, "")
+        net[posting.payer.pk] = net.get(posting.payer.pk, 0) - minutes
+        net[posting.payee.pk] = net.get(posting.payee.pk, 0) + minutes
+    for member_id, change in net.items():
+        account = locked[member_id]
+        after = account.balance_minutes + change
+        if change < 0 and after < account.credit_limit_minutes:
+            raise _below_limit(account.member, after, account.credit_limit_minutes)
+        if change > 0 and after > account.max_balance_minutes:
+            raise _above_limit(account.member, account.max_balance_minutes)
+    running = {member_id: account.balance_minutes for member_id, account in locked.items()}
+    now = timezone.now()
+    posted = dict(existing)
+    for posting, minutes, key in todo:
+        source, target = locked[posting.payer.pk], locked[posting.payee.pk]
+        running[posting.payer.pk] -= minutes
+        running[posting.payee.pk] += minutes
+        transfer = Transfer.objects.create(
+            idempotency_key=key, from_account=source, to_account=target, minutes=minutes,
+            note=posting.note.strip()[:280], reference=posting.reference[:120],
+            created_by=created_by, created_at=now,
+        )
+        Entry.objects.bulk_create([
+            Entry(transfer=transfer, account=source, minutes=-minutes,
+                  balance_after=running[posting.payer.pk], created_at=now),
+            Entry(transfer=transfer, account=target, minutes=minutes,
+                  balance_after=running[posting.payee.pk], created_at=now),
+        ])
+        posted[key] = transfer
+    if net:
+        Account.objects.filter(member_id__in=list(net)).update(balance_minutes=Case(
+            *[When(member_id=member_id, then=Value(running[member_id])) for member_id in net]
+        ))
+    return [posted[key] for key in keys]
 
 
 @transaction.atomic

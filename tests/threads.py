@@ -28,3 +28,12 @@ def in_own_connection(work: Callable):
     if "error" in result:
         raise result["error"]
     return result.get("value")
+
+
+def delete_conversations_of(member_pks: list[int]) -> None:
+    """Delete the conversations these members took part in, for a race test's clean-up:
+    deleting a listing only unlinks its conversations (they are history), so they would
+    outlive the test and show up in later ones."""
+    from messaging.models import Conversation
+
+    Conversation.objects.filter(participants__member__in=member_pks).delete()

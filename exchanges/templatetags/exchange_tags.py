@@ -99,13 +99,10 @@ def loan_extension_panel(context, exchange):
 
 
 @register.simple_tag(takes_context=True)
-def service_time_form(context, exchange):
-    """The provider's "record the time spent" form, or None when this member may not
-    record it now (exchanges/_service_time.html)."""
-    from exchanges.forms import RecordTimeForm, format_hours
+def service_trade(context, exchange):
+    """A service trade as this member sees it — each service given, its times and the
+    transfer that paid it, the forms this member may use now — or None for other deals
+    (exchanges/_service_time.html, exchanges/_service_trade.html)."""
+    from exchanges.service_trades import service_trade_panel
 
-    if not services.can_record_time(exchange, context["request"].user):
-        return None
-    return RecordTimeForm(initial={
-        "minutes": format_hours(exchange.actual_minutes or exchange.proposed_minutes)
-    })
+    return service_trade_panel(exchange, context["request"].user)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django import template
 
-from ledger import selectors
+from ledger import references, selectors
 
 register = template.Library()
 
@@ -20,3 +20,9 @@ def hours_given_received(context, member) -> dict:
         "totals": selectors.hours_given_received(member),
         "can_send": bool(user and user.is_authenticated and user.pk != member.pk),
     }
+
+
+@register.filter
+def reference_url(reference: str) -> str | None:
+    """The page of what caused a transfer ("exchange:42"), when its app links it."""
+    return references.url_for(reference)

@@ -22,7 +22,7 @@ from exchanges.models import Exchange, ExchangeEvent, ExchangeKind, State
 from exchanges.services import ExchangeError, exchange_accept, exchange_request, seats_taken
 from members.models import Member
 from tests.factories import ListingFactory, MemberFactory, RideFactory
-from tests.threads import in_own_connection
+from tests.threads import delete_conversations_of, in_own_connection
 
 pytestmark = [
     pytest.mark.django_db,
@@ -66,6 +66,7 @@ def race(works: list[Callable]) -> list[str]:
 def delete_everything_of(members: list[Member]) -> None:
     def delete() -> None:
         pks = [m.pk for m in members]
+        delete_conversations_of(pks)
         Exchange.objects.filter(Q(asker__in=pks) | Q(owner__in=pks)).delete()
         Member.objects.filter(pk__in=pks).delete()  # their listings go with them
 

@@ -226,7 +226,7 @@ def test_partage_cannot_confirm_before_seven_days(recorded):
 
 def test_the_tick_confirms_after_seven_days_exactly_once(recorded, alice, bob):
     week_later = _real_now() + timedelta(days=7, minutes=1)
-    assert tick(_real_now() + timedelta(days=6)) == "Expired no requests. Reminded no overdue loans."
+    assert "Confirmed" not in tick(_real_now() + timedelta(days=6))
     assert not Transfer.objects.exists()
 
     out = StringIO()
@@ -235,10 +235,11 @@ def test_the_tick_confirms_after_seven_days_exactly_once(recorded, alice, bob):
     assert f"Would confirm 1 service trade: #{recorded.pk}." in out.getvalue()
     assert not Transfer.objects.exists()
 
-    assert tick(week_later) == (
+    # Other parts of the tick may add their own sentences after these.
+    assert tick(week_later).startswith(
         f"Expired no requests. Reminded no overdue loans. Confirmed 1 service trade: #{recorded.pk}."
     )
-    assert tick(week_later + timedelta(days=1)) == "Expired no requests. Reminded no overdue loans."
+    assert "Confirmed" not in tick(week_later + timedelta(days=1))
     assert state_of(recorded) == State.COMPLETED
     transfer = Transfer.objects.get()
     assert (transfer.minutes, transfer.created_by) == (90, None)

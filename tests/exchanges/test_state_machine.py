@@ -6,6 +6,8 @@ leaves the row and the event log as they were."""
 
 from __future__ import annotations
 
+from functools import partial
+
 import pytest
 
 from exchanges import services
@@ -16,7 +18,13 @@ from tests.exchanges.factories import listing_for, make_exchange, quick_member
 
 pytestmark = pytest.mark.django_db
 
-SYSTEM_ACTIONS = {"expire": services.exchange_expire, "pay": services.exchange_mark_paid}
+SYSTEM_ACTIONS = {
+    "expire": services.exchange_expire,
+    "pay": services.exchange_mark_paid,
+    # A moderator settling a dispute acts as Partage (moderation logs who).
+    "settle_complete": partial(services.exchange_settle_complete, note="Settled by a moderator."),
+    "settle_cancel": partial(services.exchange_settle_cancel, note="Settled by a moderator."),
+}
 ALL_ACTIONS = [*services.ACTIONS, *SYSTEM_ACTIONS]
 MEMBER_ROLES = ["asker", "owner", "stranger", "system"]
 
@@ -156,10 +164,13 @@ def test_a_move_is_announced_once_after_commit(drill, alice, bob, django_capture
 
     exchange_changed.connect(receiver)
     try:
-        with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        with django_capture_on_commit_callbacks() as callbacks:
             services.exchange_decline(exchange=exchange, by=alice, note="Sorry, away.")
-            assert received == []  # nothing before the commit
+        assert received == []  # nothing before the commit
+        # The move registers one callback; running it announces the move (listeners
+        # such as notifications may then queue their own live pushes).
         assert len(callbacks) == 1
+        callbacks[0]()
         assert received == [(exchange.pk, "decline", alice)]
     finally:
         exchange_changed.disconnect(receiver)

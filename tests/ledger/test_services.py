@@ -20,6 +20,17 @@ from tests.factories import MemberFactory
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True, params=["default", "orm-only"])
+def posting_path(request, monkeypatch, is_postgres):
+    """Every rule holds on both posting paths: PostgreSQL's one-statement posting (the
+    default there) and the ORM path (the only one on SQLite, so run once there)."""
+    if request.param == "orm-only":
+        if not is_postgres:
+            pytest.skip("SQLite only has the ORM path")
+        monkeypatch.setattr("ledger.services._fast_path_available", lambda: False)
+    return request.param
+
+
 @pytest.fixture
 def alice(db):
     return MemberFactory(display_name="Alice")

@@ -2,6 +2,9 @@
 confirm service trades whose receiver did not answer within 7 days of the time being
 recorded (which posts their ledger transfer, once: a completed trade cannot complete again).
 
+It also runs the reviews step (reviews_publish): missed review windows opened, last
+reminders sent, reviews published when their 14 days are over.
+
 Run it from cron (every few minutes is fine, at least daily). It is idempotent: a
 request expires once, and a borrower gets at most one reminder a day (the services
 store the day of the last reminder), so running it twice does nothing more.
@@ -52,6 +55,13 @@ class Command(BaseCommand):
         # Said only when there is one, so the usual report stays as it was.
         if confirmed:
             sentences.append(_sentence(verbs[2], "service trade", "service trades", confirmed))
+        # Reviews open, remind and publish on the same clock (after the confirmations
+        # above, so a trade confirmed now gets its window in this run).
+        from reviews.management.commands import reviews_publish
+
+        reviews_report = reviews_publish.due() if dry_run else reviews_publish.run()
+        if reviews_report:
+            sentences.append(reviews_report)
         self.stdout.write(" ".join(sentences))
 
     def _due(self) -> tuple[list[Exchange], list[Exchange], list[Exchange]]:
