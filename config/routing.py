@@ -1,3 +1,5 @@
 """Every websocket route of the project, gathered from the apps."""
 
-websocket_urlpatterns: list = []
+from messaging.routing import websocket_urlpatterns as messaging_patterns
+
+websocket_urlpatterns: list = [*messaging_patterns]

@@ -643,4 +643,30 @@ def seed_demo() -> SeedReport:
     owners = {spec.key: members[spec.email] for spec in MEMBERS}
     for spec in LISTINGS:
         _ensure_listing(spec, owners[spec.owner], categories, report)
+    _ensure_conversation(owners["alice"], owners["bob"])
     return report
+
+
+# Bob asks Alice about her hedge trimmer: the inbox and chat have something to show.
+DEMO_CHAT_LISTING = "Electric hedge trimmer"
+DEMO_CHAT = (
+    ("bob", "Hello Alice! Is the hedge trimmer free this Saturday morning?"),
+    ("alice", "Hi Bob, yes it is. I can leave it by the garden gate at 9."),
+    ("bob", "Perfect, thank you. I'll bring it back by 1 pm, blade cleaned."),
+)
+
+
+def _ensure_conversation(alice: Member, bob: Member) -> None:
+    """The demo conversation, once: a second run finds it and adds nothing."""
+    # messaging builds on listings; only the demo reaches across, to fill the inbox.
+    from messaging import conversations
+
+    listing = Listing.objects.filter(owner=alice, title=DEMO_CHAT_LISTING).first()
+    if listing is None or not listing.is_active:
+        return
+    conversation = conversations.conversation_for_listing(listing=listing, member=bob)
+    if conversation.messages.exists():
+        return
+    senders = {"alice": alice, "bob": bob}
+    for who, body in DEMO_CHAT:
+        conversations.message_post(conversation=conversation, sender=senders[who], body=body)

@@ -270,6 +270,8 @@ class Photo(models.Model):
     height = models.PositiveIntegerField(default=0)
     position = models.PositiveSmallIntegerField(default=0)
     alt_text = models.CharField(_("description of the photo"), max_length=200, blank=True)
+    # Bytes of both stored files, for the member's storage quota (MEMBER_STORAGE_QUOTA_BYTES).
+    stored_bytes = models.PositiveIntegerField(default=0, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -279,3 +281,67 @@ class Photo(models.Model):
 
     def __str__(self) -> str:
         return f"{self.listing} #{self.position}"
+
+
+# ---------------------------------------------------------------------------------------
+# Saved searches (issue 6): "tell me when something like this is posted near me"
+# ---------------------------------------------------------------------------------------
+
+
+class SavedSearch(models.Model):
+    """A member's search, kept as its normalised querystring (no page, no sort) so it is
+    replayed through the very same ListingFilter as the browse page. A few criteria are
+    copied into columns only to narrow, in SQL, which searches a new listing could match;
+    the querystring stays the truth."""
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_searches"
+    )
+    name = models.CharField(_("name"), max_length=200)
+    querystring = models.CharField(max_length=1000)
+    notify_email = models.BooleanField(_("also tell me by a daily email"), default=False)
+    # Narrowing columns (empty or null: any).
+    kind = models.CharField(max_length=16, blank=True)
+    terms = models.CharField(max_length=16, blank=True)
+    category = models.ForeignKey(
+        Category, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    price_min_cents = models.PositiveIntegerField(null=True, blank=True)
+    price_max_cents = models.PositiveIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("saved search")
+        verbose_name_plural = _("saved searches")
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "querystring"], name="saved_search_once"),
+        ]
+        indexes = [models.Index(fields=["kind", "terms"], name="saved_search_narrow_idx")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_results_url(self) -> str:
+        return f"{reverse('listings:list')}?{self.querystring}"
+
+
+class SavedSearchMatch(models.Model):
+    """A listing that matched a saved search when it became active: the live
+    notification is sent at once; `emailed_at` is set when a daily digest included it."""
+
+    saved_search = models.ForeignKey(SavedSearch, on_delete=models.CASCADE, related_name="matches")
+    listing = models.ForeignKey(Listing, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    emailed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["saved_search", "listing"],
+                                    name="saved_search_match_once"),
+        ]
+        indexes = [models.Index(fields=["emailed_at"], name="saved_match_unemailed_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.saved_search_id} → {self.listing_id}"

@@ -128,6 +128,17 @@ def within_distance(
 
 
 # ---------------------------------------------------------------------------------------
+# Owner ratings
+# ---------------------------------------------------------------------------------------
+
+
+def with_owner_rating(queryset: QuerySet[Listing]) -> QuerySet[Listing]:
+    """Join each owner's reputation (reviews app) so cards show the rating without a
+    query per listing: one LEFT JOIN on the member's primary key."""
+    return queryset.select_related("owner__reputation")
+
+
+# ---------------------------------------------------------------------------------------
 # Home page
 # ---------------------------------------------------------------------------------------
 
@@ -148,7 +159,7 @@ def _browse_url(**params: str) -> str:
 def home_sections(*, size: int = 4) -> list[HomeSection]:
     """A handful of public cards per kind, in two queries per section whatever `size`
     (listings with owner and category joined, then their photos)."""
-    public = Listing.objects.visible_to_public().for_cards()
+    public = with_owner_rating(Listing.objects.visible_to_public().for_cards())
     specs = [
         ("items", _("Newest tools and items"), public.filter(kind=Kind.ITEM),
          _browse_url(kind=Kind.ITEM), _("No tools or items yet: lend yours first.")),

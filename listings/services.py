@@ -13,7 +13,7 @@ from datetime import datetime
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Max, Sum
 from django.utils import timezone
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
@@ -21,7 +21,9 @@ from django.utils.translation import gettext as _
 from core import geo
 from core.images import ProcessedImage, process_upload
 from listings.models import TERMS_BY_KIND, Category, Kind, Listing, Photo, Status, Terms
+from listings.signals import listing_activated
 from members.models import Member
+from members.standing import require_good_standing
 
 # Fields a listing form may set; location and ownership go through the service.
 EDITABLE_FIELDS = [
@@ -173,6 +175,7 @@ def listing_create(*, owner: Member, kind: str, data: ListingData) -> Listing:
     """Create an active listing of this kind for the owner. Guarantees the terms fit the
     kind, prices are non-negative integers, a ride departs in the future with 1–8 seats,
     and only the ~500 m approximation of the place is public."""
+    require_good_standing(owner)
     _validate(kind, data, is_new=True)
     if data.place is None and kind != Kind.RIDE:
         data.place, data.place_name = default_place_for(owner)
@@ -180,7 +183,14 @@ def listing_create(*, owner: Member, kind: str, data: ListingData) -> Listing:
     _apply(listing, kind, data)
     listing.full_clean()
     listing.save()
+    _announce_activated(listing)
     return listing
+
+
+def _announce_activated(listing: Listing) -> None:
+    # Saved searches are matched after commit: the listing is public by then, and a
+    # rolled-back creation announces nothing.
+    transaction.on_commit(lambda: listing_activated.send(sender=Listing, listing=listing))
 
 
 def _lock_owned(listing: Listing, by: Member) -> Listing:
@@ -243,6 +253,8 @@ def listing_set_status(*, listing: Listing, by: Member, status: str) -> Listing:
         raise ValidationError(_("This ride has already left; post a new one instead."))
     locked.status = status
     locked.save(update_fields=["status", "updated_at"])
+    if status == Status.ACTIVE:
+        _announce_activated(locked)
     return locked
 
 
@@ -280,13 +292,34 @@ def _too_many_photos() -> ValidationError:
     )
 
 
+def storage_used(member: Member) -> int:
+    """Bytes the member's listing photos take in storage."""
+    return Photo.objects.filter(listing__owner=member).aggregate(
+        total=Sum("stored_bytes"))["total"] or 0
+
+
+def _check_storage_quota(member: Member, adding: int) -> None:
+    # The member row is locked so that uploads to two listings at once cannot both fit
+    # in the last free space.
+    Member.objects.select_for_update().filter(pk=member.pk).first()
+    if storage_used(member) + adding > settings.MEMBER_STORAGE_QUOTA_BYTES:
+        quota_mb = settings.MEMBER_STORAGE_QUOTA_BYTES // (1024 * 1024)
+        raise ValidationError({"image": [_(
+            "Your photos already fill the %(quota)s MB Partage keeps for each member. "
+            "Delete photos of old listings to make room."
+        ) % {"quota": quota_mb}]})
+
+
 @transaction.atomic
 def _photo_store(*, listing: Listing, by: Member, processed: ProcessedImage, alt_text: str) -> Photo:
     locked = _lock_owned(listing, by)
     if locked.photos.count() >= settings.LISTING_MAX_PHOTOS:
         raise _too_many_photos()
+    size = processed.display.size + processed.thumbnail.size
+    _check_storage_quota(by, size)
     position = (locked.photos.aggregate(top=Max("position"))["top"] or 0) + 1
-    photo = Photo(listing=locked, position=position, alt_text=alt_text.strip()[:200])
+    photo = Photo(listing=locked, position=position, alt_text=alt_text.strip()[:200],
+                  stored_bytes=size)
     storage = Photo._meta.get_field("image").storage
     try:
         photo.image.save(processed.display.name, processed.display, save=False)

@@ -1,12 +1,15 @@
 from django.urls import path
 
-from listings import browse_views, views
+from listings import browse_views, saved_search_views, views
 
 app_name = "listings"
 
 urlpatterns = [
     path("", browse_views.listing_list, name="list"),
     path("mine/", views.my_listings, name="mine"),
+    path("saved/", saved_search_views.saved_search_list, name="saved"),
+    path("saved/new/", saved_search_views.saved_search_create, name="saved-create"),
+    path("saved/<int:pk>/delete/", saved_search_views.saved_search_delete, name="saved-delete"),
     path("new/", views.listing_create_choose, name="create"),
     path("new/<str:kind>/", views.listing_create, name="create-kind"),
     path("<int:pk>/", views.listing_detail, name="detail"),

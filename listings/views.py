@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from core import geo
+from core.ratelimit import limit_posts
 from listings import services
 from listings.forms import ListingForm, PhotoForm
 from listings.models import Kind, Listing, Status
@@ -89,6 +90,7 @@ def listing_create_choose(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@limit_posts("listing_create")
 def listing_create(request: HttpRequest, kind: str) -> HttpResponse:
     if kind not in Kind.values:
         raise Http404

@@ -8,6 +8,10 @@ class MessagingConfig(AppConfig):
 
     def ready(self) -> None:
         # messaging listens to exchanges; exchanges never imports messaging.
-        from messaging import receivers
+        from messaging import conversation_receivers, receivers
 
         receivers.connect()
+        conversation_receivers.connect()
+        from messaging import live_receivers
+
+        live_receivers.connect()

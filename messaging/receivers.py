@@ -37,6 +37,8 @@ KIND_OF_ACTION: dict[str, str] = {
     "extend": NotificationKind.EXTENSION_ACCEPTED,
     "extend_decline": NotificationKind.EXTENSION_DECLINED,
     "record_time": NotificationKind.SERVICE_TIME_RECORDED,
+    "settle_complete": NotificationKind.EXCHANGE_SETTLED,
+    "settle_cancel": NotificationKind.EXCHANGE_SETTLED_CANCELLED,
 }
 
 

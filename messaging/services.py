@@ -1,7 +1,8 @@
 """Every change to notifications: create one (once per cause), email it, mark read.
 
-These are the single place a notification is born, so the live push of the messaging
-issue will hook in here (after commit), not in the receivers.
+These are the single place a notification is born, so the live push hooks in here:
+every new notification, and every change to the unread count, reaches the member's open
+sockets (messaging.live, after commit) on every device.
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from members.models import Member
+from members.models import ConsentRecord, Member
+from messaging import live
+from messaging.counts import push_counts
 from messaging.models import NEEDS_ACTION, Notification, NotificationKind
 
 logger = logging.getLogger(__name__)
@@ -51,7 +54,40 @@ def notification_create(
     except IntegrityError:
         # Another process created it between the read and the insert.
         return Notification.objects.get(member=member, dedupe_key=dedupe_key), False
+    notification_push(notification=notification)
     return notification, True
+
+
+def notification_payload(notification: Notification) -> dict[str, Any]:
+    """What a socket receives for a new notification. The text is worded in every
+    language the site offers: each socket keeps the one its browser reads (a member's
+    phone and laptop may differ); `text` is the member's default."""
+    texts = {}
+    for code, _name in settings.LANGUAGES:
+        with translation.override(code):
+            texts[code] = notification.text
+    return {
+        "type": "notification",
+        "id": notification.pk,
+        "kind": notification.kind,
+        "text": texts.get(_language_for(notification.member), notification.text),
+        "texts": texts,
+        # Only ever a path on this site (as the open view checks), else the list.
+        "url": notification.url if _is_local_path(notification.url) else reverse("notifications:list"),
+        "created_at": notification.created_at.isoformat(),
+        "needs_action": notification.needs_action,
+    }
+
+
+def _is_local_path(url: str) -> bool:
+    return url.startswith("/") and not url.startswith("//") and "\\" not in url
+
+
+def notification_push(*, notification: Notification) -> None:
+    """Announce a new notification and the new unread counts to every open socket of
+    its member, once the current transaction commits."""
+    live.push_to_member(notification.member_id, notification_payload(notification))
+    push_counts(notification.member_id)
 
 
 def _language_for(member: Member) -> str:
@@ -130,14 +166,32 @@ def notification_mark_read(*, notification: Notification) -> Notification:
     """Mark one notification read; reading it again keeps the first time."""
     if notification.read_at is None:
         now = timezone.now()
-        Notification.objects.filter(pk=notification.pk, read_at__isnull=True).update(read_at=now)
+        changed = Notification.objects.filter(
+            pk=notification.pk, read_at__isnull=True
+        ).update(read_at=now)
         notification.read_at = now
+        if changed:
+            # The badge on the member's other devices drops at once.
+            push_counts(notification.member_id)
     return notification
 
 
 def notifications_mark_all_read(*, member: Member) -> int:
     """Mark every unread notification of the member read; returns how many."""
-    return Notification.objects.for_member(member).unread().update(read_at=timezone.now())
+    count = Notification.objects.for_member(member).unread().update(read_at=timezone.now())
+    if count:
+        push_counts(member.pk)
+    return count
+
+
+def member_accepts_email(member: Member) -> bool:
+    """Whether the member may be sent optional emails (digests): yes unless their latest
+    email consent record withdraws it (issue 8 adds the page that records it)."""
+    latest = (
+        ConsentRecord.objects.filter(member=member, kind=ConsentRecord.Kind.EMAIL)
+        .order_by("-at", "-id").values_list("granted", flat=True).first()
+    )
+    return latest is not False
 
 
 def unread_count(member: Member) -> int:

@@ -37,7 +37,9 @@ def test_a_page_that_never_shows_it_costs_nothing(alice, django_assert_num_queri
 
 def test_visitors_cost_no_query(db, django_assert_num_queries):
     with django_assert_num_queries(0):
-        assert notifications(_request(AnonymousUser())) == {"unread_notifications": 0}
+        assert notifications(_request(AnonymousUser())) == {
+            "unread_notifications": 0, "unread_messages": 0,
+        }
 
 
 def test_read_and_other_members_notifications_are_not_counted(alice, bob):
@@ -55,7 +57,7 @@ def test_the_header_shows_the_bell_with_the_count(client, alice):
     client.force_login(alice)
     page = client.get(reverse("home")).content.decode()
     assert f'class="notif-link" href="{reverse("notifications:list")}"' in page
-    assert '<span class="notif-count" aria-hidden="true">3</span>' in page
+    assert '<span class="notif-count" aria-hidden="true" data-live-count="notifications">3</span>' in page
     assert "Notifications, 3 unread" in page
 
 
@@ -65,14 +67,15 @@ def test_the_header_shows_no_badge_when_all_is_read(client, alice):
     client.force_login(alice)
     page = client.get(reverse("home")).content.decode()
     assert "notif-link" in page
-    assert "notif-count" not in page
+    # Still there, hidden and empty, for the live count to fill.
+    assert '<span class="notif-count" aria-hidden="true" data-live-count="notifications" hidden></span>' in page
 
 
 def test_the_header_caps_a_large_count(client, alice):
     for _ in range(120):
         make_notification(alice)
     client.force_login(alice)
-    assert '<span class="notif-count" aria-hidden="true">99+</span>' in client.get(
+    assert '<span class="notif-count" aria-hidden="true" data-live-count="notifications">99+</span>' in client.get(
         reverse("home")
     ).content.decode()
 

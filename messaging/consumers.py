@@ -1,0 +1,212 @@
+"""The chat socket: /ws/conversations/<id>/.
+
+Only an active participant connects (a member the other party blocked is refused too);
+anyone else is closed with 4003 at connect. Frames in and out are JSON objects with a
+"type"; the rules are the services' (messaging.conversations), called in the socket
+database threads (messaging.sockets.socket_db), so several sockets' messages are stored
+side by side. A socket's own messages are stored one at a time, in order, by a task of
+its own, and acknowledged in that order; meanwhile it keeps relaying what others say.
+The ack of a message always reaches its sender before the broadcast of it does.
+
+Browser → server:
+  {"type": "message", "body", "client_id"}  stored, then broadcast; the sender gets
+                                            {"type": "ack", "client_id", "id"}
+  {"type": "typing"}                        others get {"type": "typing", "member", "name"}
+  {"type": "read", "last_id"}               others get {"type": "seen", "member", "last_id"}
+  {"type": "resume", "last_id"}             every visible message with a larger id, in
+                                            order, then {"type": "resumed", "last_id"}
+Server → browser, besides: {"type": "message", "id", "conversation", "sender",
+"sender_name", "body", "created_at", "client_id"}, the member's {"type": "counts", ...}
+and {"type": "error", "code", "message"} (codes: rate_limited, invalid, blocked,
+forbidden, unknown_type, bad_json, bad_frame, too_large); the socket stays open.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any
+
+from django.utils.translation import gettext as _
+
+from messaging import conversations
+from messaging.conversations import ChatError
+from messaging.models import Conversation
+from messaging.sockets import CLOSE_UNAUTHORISED, MemberSocket, socket_db
+
+logger = logging.getLogger(__name__)
+
+# At most one typing frame per socket this often: a keystroke each is noise.
+TYPING_EVERY = 2.0
+# Messages a socket may have waiting to be stored; beyond that it stops reading frames
+# until the oldest is stored (backpressure instead of an unbounded queue).
+PENDING_POSTS = 20
+
+
+def _int_at_least_zero(value: Any) -> int | None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        return None
+    return value
+
+
+class ChatConsumer(MemberSocket):
+    conversation: Conversation
+    conversation_id: int
+    member_name: str = ""
+    last_typing: float = 0.0
+    _posts: asyncio.Queue | None = None
+    _poster: asyncio.Task | None = None
+    # The client_id being stored now, and whether its ack went out already.
+    _storing: Any = None
+    _storing_acked: bool = False
+
+    async def may_connect(self, user: Any) -> bool:
+        self.conversation_id = int(self.scope["url_route"]["kwargs"]["conversation_id"])
+        conversation = await socket_db(conversations.connectable_conversation)(
+            self.conversation_id, user
+        )
+        if conversation is None:
+            return False
+        # Kept for the socket's life: a conversation's kind never changes, and who may
+        # post is checked again by every post.
+        self.conversation = conversation
+        self.member_name = user.public_name
+        # Joined before accepting: nothing sent after the accept can be missed.
+        await self.join(conversations.conversation_group(self.conversation_id))
+        return True
+
+    async def disconnect(self, code: int) -> None:
+        if self._poster is not None:
+            # A store already running finishes in its thread (the client resends by
+            # client_id and is acknowledged then); waiting ones are dropped unacked.
+            self._poster.cancel()
+        await super().disconnect(code)
+
+    async def receive_json(self, content: dict, **kwargs) -> None:
+        handler = {
+            "message": self.on_message,
+            "typing": self.on_typing,
+            "read": self.on_read,
+            "resume": self.on_resume,
+        }.get(content["type"])
+        if handler is None:
+            await self.send_error("unknown_type", _("Unknown frame type."))
+            return
+        await handler(content)
+
+    # Frames from the browser ----------------------------------------------------------
+
+    async def on_message(self, content: dict) -> None:
+        # Stored by a task of this socket, one at a time in the order they came, so
+        # that while it waits for the database this socket still relays what the others
+        # say (a consumer handles one event at a time: awaiting the store here would
+        # hold every broadcast addressed to it).
+        if self._posts is None:
+            self._posts = asyncio.Queue(maxsize=PENDING_POSTS)
+            self._poster = asyncio.create_task(self._post_in_order())
+        await self._posts.put(content)
+
+    async def _post_in_order(self) -> None:
+        assert self._posts is not None
+        while True:
+            content = await self._posts.get()
+            client_id = content.get("client_id")
+            self._storing, self._storing_acked = client_id, False
+            try:
+                posted = await socket_db(self._post)(content.get("body"), client_id)
+            except ChatError as error:
+                await self.send_error(error.code or "invalid", " ".join(error.messages),
+                                      client_id=client_id)
+                continue
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("message on conversation %s not stored", self.conversation_id)
+                await self.close(code=1011)
+                return
+            finally:
+                self._storing = None
+            if not self._storing_acked:
+                await self.send_json({"type": "ack", "client_id": client_id,
+                                      "id": posted.message.pk})
+
+    def _post(self, body: Any, client_id: Any) -> conversations.Posted:
+        # message_post reads the sender's standing and the blocks again, in the same
+        # query that locks the participants: the member in the scope may be stale.
+        return conversations.message_post(
+            conversation=self.conversation, sender=self.scope["user"], body=body,
+            client_id=client_id,
+        )
+
+    async def on_typing(self, content: dict) -> None:
+        now = time.monotonic()
+        if now - self.last_typing < TYPING_EVERY:
+            return
+        self.last_typing = now
+        await self.channel_layer.group_send(
+            conversations.conversation_group(self.conversation_id),
+            {"type": "chat.typing", "member": self.member_id, "name": self.member_name},
+        )
+
+    async def on_read(self, content: dict) -> None:
+        last_id = _int_at_least_zero(content.get("last_id"))
+        if last_id is None:
+            await self.send_error("invalid", _("last_id must be a whole number."))
+            return
+        await socket_db(self._mark_read)(last_id)
+
+    def _mark_read(self, last_id: int) -> None:
+        conversations.conversation_mark_read(
+            conversation=self.conversation, member=self.scope["user"], last_id=last_id
+        )
+
+    async def on_resume(self, content: dict) -> None:
+        last_id = _int_at_least_zero(content.get("last_id"))
+        if last_id is None:
+            await self.send_error("invalid", _("last_id must be a whole number."))
+            return
+        missed = await socket_db(self._missed)(last_id)
+        for payload in missed:
+            await self.send_json(payload)
+        await self.send_json({"type": "resumed", "last_id": missed[-1]["id"] if missed else last_id})
+
+    def _missed(self, last_id: int) -> list[dict]:
+        return [
+            conversations.message_payload(message)
+            for message in conversations.messages_after(conversation=self.conversation,
+                                                        last_id=last_id)
+        ]
+
+    # Events from the conversation group ----------------------------------------------
+
+    async def chat_message(self, event: dict) -> None:
+        payload = event["payload"]
+        if (
+            self._storing is not None
+            and payload.get("sender") == self.member_id
+            and payload.get("client_id") == self._storing
+            and not self._storing_acked
+        ):
+            # The broadcast of this socket's own message can overtake the end of its
+            # store: the sender still hears "stored, with this id" first.
+            self._storing_acked = True
+            await self.send_json({"type": "ack", "client_id": self._storing,
+                                  "id": payload["id"]})
+        await self.send_json(payload)
+
+    async def chat_typing(self, event: dict) -> None:
+        if event["member"] != self.member_id:
+            await self.send_json({"type": "typing", "member": event["member"], "name": event["name"]})
+
+    async def chat_seen(self, event: dict) -> None:
+        await self.send_json({"type": "seen", "member": event["member"], "last_id": event["last_id"]})
+
+    async def chat_blocked(self, event: dict) -> None:
+        # Closed like any refused socket: the blocked member is never told why.
+        if event["member"] == self.member_id:
+            await self.close(code=CLOSE_UNAUTHORISED)
+
+    async def chat_left(self, event: dict) -> None:
+        if event["member"] == self.member_id:
+            await self.close(code=CLOSE_UNAUTHORISED)
