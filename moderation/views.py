@@ -1,0 +1,74 @@
+"""Members' side of moderation: reporting something, and reading a warning."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from moderation import services, targets
+from moderation.forms import ReportForm
+from moderation.models import Warning
+
+
+def _get_reportable(request: HttpRequest, kind_key: str, pk: int):
+    """The target, if the kind exists and the member may see it; 404 otherwise."""
+    kind = targets.KINDS.get(kind_key)
+    model = kind.model if kind else None
+    if model is None:
+        raise Http404
+    target = model._default_manager.filter(pk=pk).first()
+    if target is None or not kind.visible_to(target, request.user):
+        raise Http404
+    return kind, target
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def report_create(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
+    target_kind, target = _get_reportable(request, kind, pk)
+    form = ReportForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.report_create(
+                reporter=request.user, target=target,
+                reason=form.cleaned_data["reason"], note=form.cleaned_data["note"],
+            )
+        except services.ModerationError as error:
+            if hasattr(error, "error_dict"):
+                for field, errors in error.message_dict.items():
+                    form.add_error(field if field in form.fields else None, errors)
+            else:
+                form.add_error(None, error.messages)
+        else:
+            messages.success(request, _("Thank you. The moderators will look at your report."))
+            return redirect(services._public_url(target) or "home")
+    return render(request, "moderation/report.html", {
+        "form": form,
+        "target": target,
+        "target_kind": target_kind,
+        "back_url": services._public_url(target),
+    }, status=400 if form.errors else 200)
+
+
+@login_required
+@require_http_methods(["GET"])
+def warning(request: HttpRequest) -> HttpResponse:
+    pending = Warning.objects.filter(member=request.user, acknowledged_at__isnull=True)
+    return render(request, "moderation/warning.html", {"warnings": pending})
+
+
+@login_required
+@require_POST
+def warning_acknowledge(request: HttpRequest, pk: int) -> HttpResponse:
+    item = Warning.objects.filter(pk=pk, member=request.user).first()
+    if item is None:
+        raise Http404
+    services.warning_acknowledge(warning=item, by=request.user)
+    if Warning.objects.filter(member=request.user, acknowledged_at__isnull=True).exists():
+        return redirect("moderation:warning")
+    messages.success(request, _("Thank you for reading it."))
+    return redirect("home")
