@@ -83,3 +83,22 @@ def server_error(request: HttpRequest) -> HttpResponse:
     from django.template import loader
 
     return HttpResponse(loader.get_template("500.html").render(), status=500)
+
+
+def too_many_requests(request: HttpRequest, exception=None) -> HttpResponse:
+    """The 429 page, also used by allauth's own limits (config.urls.handler429)."""
+    from core.ratelimit import too_many_requests as render_429
+
+    return render_429(request)
+
+
+def media(request: HttpRequest, path: str) -> HttpResponse:
+    """Uploads, when this process serves them (SERVE_MEDIA). They are re-encoded images
+    with generated names; the headers make sure a browser never treats one as anything
+    else: nosniff (global) and a sandboxing policy that allows nothing to run."""
+    from django.views.static import serve
+
+    response = serve(request, path, document_root=settings.MEDIA_ROOT)
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response["Cache-Control"] = "public, max-age=86400"
+    return response

@@ -4,6 +4,7 @@ from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core import geo
@@ -57,6 +58,21 @@ class Member(AbstractUser):
     approx_lat = models.FloatField(null=True, blank=True, editable=False)
     approx_lng = models.FloatField(null=True, blank=True, editable=False)
     home_place = models.CharField(_("town"), max_length=120, blank=True)
+    # Set when the member deleted their account: personal data is gone, and what others
+    # still need (exchanges, reviews, ledger transfers) shows "Former member".
+    erased_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    # Standing, set only by moderation services (members/standing.py enforces it): a
+    # suspension ends by itself when `suspended_until` passes, a ban does not. The reason
+    # is shown to the member, so it is required whenever either is set.
+    suspended_until = models.DateTimeField(_("suspended until"), null=True, blank=True,
+                                           editable=False)
+    banned_at = models.DateTimeField(_("banned on"), null=True, blank=True, editable=False)
+    standing_reason = models.TextField(_("reason given to the member"), max_length=2000,
+                                       blank=True, editable=False)
+    # A moderator's warning waits to be acknowledged (moderation keeps the warnings);
+    # kept here so the check on every page costs no query.
+    warning_pending = models.BooleanField(default=False, editable=False)
 
     USERNAME_FIELD = "email"
     EMAIL_FIELD = "email"
@@ -81,6 +97,11 @@ class Member(AbstractUser):
                    & Q(home_lng__gte=-180) & Q(home_lng__lte=180)),
                 name="member_location_in_range",
             ),
+            models.CheckConstraint(
+                condition=(Q(suspended_until__isnull=True) & Q(banned_at__isnull=True))
+                | ~Q(standing_reason=""),
+                name="member_standing_has_reason",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -89,6 +110,8 @@ class Member(AbstractUser):
     @property
     def public_name(self) -> str:
         # Never fall back to the email address: it is private.
+        if self.erased_at is not None:
+            return str(_("Former member"))
         if self.display_name:
             return self.display_name
         return str(_("Member #%(number)s") % {"number": self.pk or "?"})
@@ -107,6 +130,19 @@ class Member(AbstractUser):
 
     def get_absolute_url(self) -> str:
         return reverse("members:profile", args=[self.pk])
+
+    @property
+    def is_banned(self) -> bool:
+        return self.banned_at is not None
+
+    @property
+    def is_suspended(self) -> bool:
+        return self.suspended_until is not None and self.suspended_until > timezone.now()
+
+    @property
+    def may_act(self) -> bool:
+        """Whether the member may sign in, post, ask and chat (members/standing.py)."""
+        return self.is_active and not self.is_banned and not self.is_suspended
 
 
 class ConsentRecord(models.Model):
