@@ -59,16 +59,21 @@ INSTALLED_APPS = [
     "django_htmx",
     "allauth",
     "allauth.account",
+    "allauth.usersessions",
     "core",
     "members",
     "listings",
     "exchanges",
     "ledger",
+    "reviews",
     "messaging",
+    "moderation",
+    "allauth.mfa",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "core.security.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -78,6 +83,14 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    # Records each signed-in browser for the devices page (members/devices.py).
+    "members.devices.DeviceActivityMiddleware",
+    # After authentication: a suspended or banned member is signed out and told why.
+    "members.middleware.StandingMiddleware",
+    # A warning from the moderators is read and acknowledged before anything else.
+    "moderation.middleware.WarningMiddleware",
+    # The admin only for staff signed in with a TOTP code.
+    "moderation.middleware.StaffTwoFactorMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
 ]
 
@@ -191,6 +204,39 @@ ACCOUNT_SESSION_REMEMBER = None
 ACCOUNT_SIGNUP_REDIRECT_URL = "members:edit"
 ACCOUNT_SIGNUP_FORM_CLASS = "members.forms.SignupExtraForm"
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Partage] "
+# Devices: allauth records sessions at login; members.devices refreshes "last seen"
+# every few minutes itself rather than on every request.
+USERSESSIONS_TRACK_ACTIVITY = False
+# allauth's own limits (sign-up, log-in, password reset), stated here so they are visible.
+ACCOUNT_RATE_LIMITS = {
+    "signup": env_str("RATE_SIGNUP", "10/h/ip"),
+    "login": "30/m/ip",
+    "login_failed": "10/m/ip,5/300s/key",
+    "reset_password": "20/m/ip,5/m/key",
+    "reset_password_from_key": "20/m/ip",
+    "change_password": "5/m/user",
+    "manage_email": "10/m/user",
+    "confirm_email": "1/180s/key",
+    "reauthenticate": "10/m/user",
+}
+# What members post (core/ratelimit.py): "count/period" per member, period in s, m, h, d.
+PARTAGE_RATE_LIMITS = {
+    "listing_create": env_str("RATE_LISTING_CREATE", "20/h"),
+    "exchange_request": env_str("RATE_EXCHANGE_REQUEST", "30/h"),
+    "report": env_str("RATE_REPORT", "10/h"),
+    "message": env_str("RATE_MESSAGE", "20/10s"),
+    "send_hours": env_str("RATE_SEND_HOURS", "30/h"),
+}
+# --- Two-factor authentication (allauth.mfa) --------------------------------------------
+# TOTP (an authenticator app) plus recovery codes; the admin requires it of all staff
+# (moderation.middleware.StaffTwoFactorMiddleware). ADMIN_REQUIRE_2FA=false only for
+# local development without a phone at hand.
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = "Partage"
+ADMIN_REQUIRE_2FA = env_bool("ADMIN_REQUIRE_2FA", True)
+
+# Refuses the login of suspended or banned members with the reason (members/standing.py).
+ACCOUNT_ADAPTER = "members.standing.StandingAccountAdapter"
 
 # --- Email ------------------------------------------------------------------------------
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
@@ -237,6 +283,8 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 12 * 1024 * 1024
 # --- Uploads: limits the image checks enforce ------------------------------------------
 IMAGE_MAX_BYTES = env_int("IMAGE_MAX_BYTES", 10 * 1024 * 1024)
 IMAGE_MAX_PIXELS = env_int("IMAGE_MAX_PIXELS", 40_000_000)
+# Bytes of listing photos (as stored, re-encoded) each member may keep.
+MEMBER_STORAGE_QUOTA_BYTES = env_int("MEMBER_STORAGE_QUOTA_BYTES", 200 * 1024 * 1024)
 LISTING_MAX_PHOTOS = 8
 
 # --- Payments (used from the exchanges issue on) ----------------------------------------
@@ -260,6 +308,10 @@ SECURE_PROXY_SSL_HEADER = (
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# Where a form may send the browser besides this site (core/security.py): Stripe
+# Checkout, which payment forms redirect to.
+CSP_FORM_ACTION_EXTRA = env_list("CSP_FORM_ACTION_EXTRA", "https://checkout.stripe.com")
 
 # --- Site --------------------------------------------------------------------------------
 SITE_NAME = "Partage"

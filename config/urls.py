@@ -1,7 +1,6 @@
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
-from django.views.static import serve as serve_static_file
 
 from core import views as core_views
 from exchanges import payment_views
@@ -20,7 +19,10 @@ urlpatterns = [
     path("exchanges/", include("exchanges.urls")),
     path("stripe/webhook/", payment_views.stripe_webhook, name="stripe-webhook"),
     path("notifications/", include("messaging.urls")),
+    path("messages/", include("messaging.chat_urls")),
     path("time/", include("ledger.urls")),
+    path("", include("moderation.urls")),
+    path("reviews/", include("reviews.urls")),
     path("admin/", admin.site.urls),
 ]
 
@@ -30,10 +32,10 @@ if settings.SERVE_MEDIA:
     urlpatterns += [
         re_path(
             rf"^{media_prefix}(?P<path>.*)$",
-            serve_static_file,
-            {"document_root": settings.MEDIA_ROOT},
+            core_views.media,
         )
     ]
 
 handler404 = "core.views.page_not_found"
 handler500 = "core.views.server_error"
+handler429 = "core.views.too_many_requests"

@@ -25,6 +25,8 @@ def _test_settings(settings, tmp_path):
     }
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Admin tests of each app sign in staff without TOTP; tests/moderation turns it on.
+    settings.ADMIN_REQUIRE_2FA = False
 
 
 @pytest.fixture(autouse=True)
@@ -74,3 +76,9 @@ def is_postgres() -> bool:
     from django.db import connection
 
     return connection.vendor == "postgresql"
+
+
+def pytest_collection_modifyitems(config, items):
+    """Browser journeys run last: Playwright's sync API leaves an event loop in the main
+    thread, after which async_to_sync (used by the websocket tests) refuses to run."""
+    items.sort(key=lambda item: "e2e" in item.keywords)

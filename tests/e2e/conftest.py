@@ -2,6 +2,7 @@
 downloaded browser) against pytest-django's live server."""
 
 import os
+import threading
 from pathlib import Path
 
 import pytest
@@ -67,3 +68,52 @@ def _category_tree(transactional_db):
     from tests.factories import category
 
     category()
+
+
+@pytest.fixture
+def page(page):
+    """The same page, watched: a script, style or connection the Content Security Policy
+    refuses fails the journey (it would silently break the feature in production)."""
+    refused: list[str] = []
+
+    def watch(message) -> None:
+        if "Content Security Policy" in message.text:
+            refused.append(message.text)
+
+    page.on("console", watch)
+    yield page
+    assert not refused, f"refused by the CSP: {refused}"
+
+
+@pytest.fixture(scope="session")
+def asgi_server(django_db_setup, django_db_blocker):
+    """The project's ASGI application (HTTP and websockets, static files included) in
+    daphne on a free port, for journeys that need live sockets: pytest-django's live
+    server speaks WSGI only. Twisted's reactor runs once per process, so one server
+    serves the whole session; it shares the test database like the live server."""
+    from daphne.server import Server  # installs the asyncio reactor first
+    from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
+    from twisted.internet import reactor
+
+    from config.asgi import application
+
+    ready = threading.Event()
+    server = Server(
+        application=ASGIStaticFilesHandler(application),
+        endpoints=["tcp:port=0:interface=127.0.0.1"],
+        signal_handlers=False,
+        ready_callable=ready.set,
+        verbosity=0,
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    with django_db_blocker.unblock():
+        thread.start()
+        assert ready.wait(10), "daphne did not start"
+        for _ in range(100):
+            if server.listening_addresses:
+                break
+            threading.Event().wait(0.05)
+        host, port = server.listening_addresses[0]
+        yield f"http://localhost:{port}"
+        reactor.callFromThread(reactor.stop)
+        thread.join(5)
