@@ -29,8 +29,8 @@ from PIL import Image, ImageDraw, ImageFont
 from core import geo
 from listings.models import Category, Condition, Kind, Listing, ServicePlace, Terms
 from listings.services import ListingData, listing_create, photo_add
-from members.models import Member
-from members.services import member_share_location, member_update_profile
+from members.models import ConsentRecord, Member
+from members.services import member_set_consent, member_share_location, member_update_profile
 
 DEMO_PASSWORD = "partage-demo"
 DEMO_LOGINS = ("alice@example.com", "bob@example.com")
@@ -552,6 +552,9 @@ def _create_member(spec: DemoMember, password_hash: str) -> Member:
             member=member, display_name=spec.display_name, bio=spec.bio,
             neighbourhood=spec.neighbourhood, languages=spec.languages, avatar=avatar,
         )
+        # Demo members show their profiles to visitors, so a newcomer can look around.
+        member = member_set_consent(member=member, kind=ConsentRecord.Kind.PUBLIC_PROFILE,
+                                    granted=True)
         home = home_of(spec)
         return member_share_location(member=member, lat=home.lat, lng=home.lng)
 

@@ -15,7 +15,8 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from members import deletion, export
+from members import deletion, export, selectors, services
+from members.models import ConsentRecord
 
 
 class DeleteAccountForm(forms.Form):
@@ -42,7 +43,35 @@ def my_data(request: HttpRequest) -> HttpResponse:
     return render(request, "members/my_data.html", {
         "blockers": deletion.account_delete_blockers(request.user),
         "form": DeleteAccountForm(member=request.user),
+        "consents": selectors.consent_states(request.user),
     })
+
+
+CONSENT_CHANGED = {
+    (ConsentRecord.Kind.LOCATION, False): gettext_lazy(
+        "Your location is erased and your consent withdrawn."),
+    (ConsentRecord.Kind.EMAIL, True): gettext_lazy("Partage may email you again."),
+    (ConsentRecord.Kind.EMAIL, False): gettext_lazy(
+        "Partage sends you no more optional emails."),
+    (ConsentRecord.Kind.PUBLIC_PROFILE, True): gettext_lazy(
+        "Your profile is now shown to everyone."),
+    (ConsentRecord.Kind.PUBLIC_PROFILE, False): gettext_lazy(
+        "Your profile is now shown to signed-in members only."),
+}
+
+
+@login_required
+@require_POST
+def consent_update(request: HttpRequest) -> HttpResponse:
+    kind = request.POST.get("kind", "")
+    granted = request.POST.get("granted") == "yes"
+    if kind == ConsentRecord.Kind.LOCATION and granted:
+        return redirect("members:location")  # giving it needs a town
+    if (kind, granted) not in CONSENT_CHANGED:
+        return HttpResponse(_("There is no such consent."), status=400)
+    services.member_set_consent(member=request.user, kind=kind, granted=granted)
+    messages.success(request, CONSENT_CHANGED[(kind, granted)])
+    return redirect(reverse("members:my-data") + "#consents-heading")
 
 
 @login_required

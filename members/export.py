@@ -91,6 +91,8 @@ def _profile(member: Member) -> dict[str, Any]:
         "languages": member.languages,
         "town": member.home_place,
         "location_consent": member.location_consent,
+        "email_consent": member.email_consent,
+        "profile_shown_to_everyone": member.profile_public,
         "home_location": (
             {"lat": member.home_lat, "lng": member.home_lng} if member.home_lat is not None else None
         ),

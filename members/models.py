@@ -58,6 +58,12 @@ class Member(AbstractUser):
     approx_lat = models.FloatField(null=True, blank=True, editable=False)
     approx_lng = models.FloatField(null=True, blank=True, editable=False)
     home_place = models.CharField(_("town"), max_length=120, blank=True)
+    # The two other consents (members/services.member_set_consent keeps them and their
+    # records in step). Email stays on until withdrawn: the digests are what a member
+    # expects when they sign up. Showing the profile to visitors who are not signed in
+    # is opt-in.
+    email_consent = models.BooleanField(_("email notifications"), default=True)
+    profile_public = models.BooleanField(_("show my profile to everyone"), default=False)
     # Set when the member deleted their account: personal data is gone, and what others
     # still need (exchanges, reviews, ledger transfers) shows "Former member".
     erased_at = models.DateTimeField(null=True, blank=True, editable=False)

@@ -162,3 +162,29 @@ def member_withdraw_location(*, member: Member) -> Member:
     locked.home_place = ""
     locked.save(update_fields=LOCATION_FIELDS)
     return locked
+
+
+@transaction.atomic
+def member_set_consent(*, member: Member, kind: str, granted: bool) -> Member:
+    """Give or withdraw one consent, with effect at once.
+
+    Guarantees: a record with its time is written only when the consent changes;
+    withdrawing the location erases it (member_withdraw_location); the email consent
+    decides the optional emails (digests) from the next one on; the profile consent
+    decides whether visitors who are not signed in see the profile. Giving the location
+    needs a place, so it goes through member_share_location: here it raises
+    ValidationError, as does an unknown kind."""
+    if kind == ConsentRecord.Kind.LOCATION:
+        if granted:
+            raise ValidationError(_("Choose your town to share your location."))
+        return member_withdraw_location(member=member)
+    fields = {ConsentRecord.Kind.EMAIL: "email_consent",
+              ConsentRecord.Kind.PUBLIC_PROFILE: "profile_public"}
+    if kind not in fields:
+        raise ValidationError(_("There is no such consent."))
+    locked = _lock(member)
+    if getattr(locked, fields[kind]) != granted:
+        setattr(locked, fields[kind], granted)
+        locked.save(update_fields=[fields[kind]])
+        _record_consent(locked, kind, granted)
+    return locked

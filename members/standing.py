@@ -41,7 +41,8 @@ def standing_message(member: Member) -> str:
         return _("Your account has been closed by the moderators.")
     if member.is_suspended:
         until = formats.date_format(timezone.localtime(member.suspended_until), "DATETIME_FORMAT")
-        return _("Your account is suspended until %(until)s.") % {"until": until}
+        # The date leads: formats such as "11:54 a.m." end with their own full stop.
+        return _("Until %(until)s, your account is suspended.") % {"until": until}
     return _("Your account is in good standing.")
 
 

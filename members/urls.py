@@ -9,6 +9,7 @@ urlpatterns = [
     path("me/location/", views.location, name="location"),
     path("me/location/withdraw/", views.location_withdraw, name="location-withdraw"),
     path("me/data/", data_views.my_data, name="my-data"),
+    path("me/consents/", data_views.consent_update, name="consent"),
     path("me/data/export/", data_views.export_start, name="export"),
     path("me/data/export/<str:token>/", data_views.export_download, name="export-download"),
     path("me/delete/", data_views.account_delete, name="delete"),

@@ -25,8 +25,11 @@ TOWN_SUGGESTIONS_LIMIT = 8
 
 
 def profile(request: HttpRequest, pk: int) -> HttpResponse:
-    """Anyone may see an active member's public profile; it never shows an exact place."""
+    """An active member's profile: to everyone if they consented, otherwise to signed-in
+    members only. It never shows an exact place."""
     member = get_object_or_404(Member, pk=pk, is_active=True)
+    if not selectors.profile_visible_to(member, request.user):
+        return render(request, "members/profile_private.html", {"member": member})
     paginator = Paginator(selectors.public_listings_of(member), settings.LISTINGS_PAGE_SIZE)
     page = paginator.get_page(request.GET.get("page"))
     return render(request, "members/profile.html", {

@@ -18,7 +18,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from members.models import ConsentRecord, Member
+from members.models import Member
 from messaging import live
 from messaging.counts import push_counts
 from messaging.models import NEEDS_ACTION, Notification, NotificationKind
@@ -185,13 +185,9 @@ def notifications_mark_all_read(*, member: Member) -> int:
 
 
 def member_accepts_email(member: Member) -> bool:
-    """Whether the member may be sent optional emails (digests): yes unless their latest
-    email consent record withdraws it (issue 8 adds the page that records it)."""
-    latest = (
-        ConsentRecord.objects.filter(member=member, kind=ConsentRecord.Kind.EMAIL)
-        .order_by("-at", "-id").values_list("granted", flat=True).first()
-    )
-    return latest is not False
+    """Whether the member may be sent optional emails (digests): while their email
+    consent stands (members.services.member_set_consent)."""
+    return member.email_consent
 
 
 def unread_count(member: Member) -> int:

@@ -19,6 +19,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 
 from exchanges import selectors as exchange_selectors
 from exchanges.models import Exchange
+from members import selectors as member_selectors
 from members.models import Member
 from reviews import selectors, services
 from reviews.forms import ReplyForm, ReviewForm
@@ -140,8 +141,10 @@ def review_reply(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_safe
 def member_reviews(request: HttpRequest, pk: int) -> HttpResponse:
-    """Anyone may read an active member's published reviews."""
+    """An active member's published reviews, to whoever may see their profile."""
     member = get_object_or_404(Member, pk=pk, is_active=True)
+    if not member_selectors.profile_visible_to(member, request.user):
+        return render(request, "members/profile_private.html", {"member": member})
     per_page = getattr(settings, "REVIEWS_PAGE_SIZE", REVIEWS_PER_PAGE)
     page = Paginator(selectors.public_reviews_of(member), per_page).get_page(
         request.GET.get("page")

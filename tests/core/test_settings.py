@@ -149,3 +149,46 @@ def test_the_configured_redis_channel_layer_carries_a_message():
     # In a thread of its own: the browser tests' event loop may run in this one.
     with ThreadPoolExecutor(max_workers=1) as pool:
         assert pool.submit(async_to_sync(round_trip)).result()["text"] == "bonjour"
+
+
+# --- check --deploy with the README's production settings ----------------------------
+
+DEPLOY_PLACEHOLDERS = {
+    "SECRET_KEY": "k9#Vq2!pX7zL0wR4tY8uE3iO6aS1dF5gH-jK_lZ+xC=vB.nM,qW^eR&tY*uI(oP)",
+    "DATABASE_URL": "postgres://partage:secret@db.internal:5432/partage",
+    "REDIS_URL": "redis://cache.internal:6379/1",
+}
+
+
+def readme_production_settings() -> dict[str, str]:
+    """The variables of the README's "Production settings" block, placeholders filled."""
+    readme = (ROOT / "README.md").read_text()
+    block = readme.split("### Production settings", 1)[1].split("```", 2)[1]
+    pairs = dict(token.split("=", 1) for token in block.split() if "=" in token)
+    return {name: DEPLOY_PLACEHOLDERS.get(name, value) for name, value in pairs.items()}
+
+
+def check_deploy(**env: str) -> subprocess.CompletedProcess:
+    # The browser tests set DJANGO_ALLOW_ASYNC_UNSAFE in this process; production does not.
+    leave_out = {*CONTROLLED, "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    environment = {k: v for k, v in os.environ.items() if k not in leave_out}
+    environment.update(env, DJANGO_SETTINGS_MODULE="config.settings")
+    return subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT, env=environment, capture_output=True, text=True,
+    )
+
+
+def test_check_deploy_is_clean_with_the_readme_production_settings():
+    settings = readme_production_settings()
+    assert {"SECRET_KEY", "DEBUG", "ALLOWED_HOSTS", "SECURE_HSTS_SECONDS"} <= settings.keys()
+    result = check_deploy(**settings)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_check_deploy_flags_the_development_defaults():
+    result = check_deploy()
+    assert result.returncode != 0
+    assert "security.W004" in result.stderr + result.stdout  # no HSTS
+    assert "security.W009" in result.stderr + result.stdout  # the insecure SECRET_KEY

@@ -21,7 +21,7 @@ from listings import saved_searches, services
 from listings.models import Kind, SavedSearch, SavedSearchMatch, Status, Terms
 from listings.services import ListingData
 from members.models import ConsentRecord
-from members.services import member_share_location
+from members.services import member_set_consent, member_share_location
 from messaging.models import Notification, NotificationKind
 from tests.factories import MemberFactory, category
 
@@ -267,7 +267,7 @@ def test_the_digest_sends_one_email_per_member_once(post, member):
 def test_the_digest_respects_a_withdrawn_email_consent(post, member):
     saver = MemberFactory()
     save(saver, "q=drill", notify_email=True)
-    ConsentRecord.objects.create(member=saver, kind=ConsentRecord.Kind.EMAIL, granted=False)
+    member_set_consent(member=saver, kind=ConsentRecord.Kind.EMAIL, granted=False)
     post(member)
     call_command("saved_search_digest", stdout=io.StringIO())
     assert mail.outbox == []

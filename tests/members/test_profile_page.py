@@ -2,10 +2,13 @@
 
 from datetime import timedelta
 
+import pytest
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from members.services import member_share_location, member_update_profile
+from members.models import ConsentRecord
+from members.services import member_set_consent, member_share_location, member_update_profile
 from tests.factories import ListingFactory, MemberFactory, RideFactory, image_upload
 
 
@@ -13,7 +16,15 @@ def _url(member) -> str:
     return reverse("members:profile", args=[member.pk])
 
 
-def test_anyone_can_see_a_profile(client, member):
+@pytest.fixture
+def client(client, db):
+    """What a profile shows, as a signed-in member sees it (visitors see it only with
+    the member's consent: see the consent tests at the end)."""
+    client.force_login(MemberFactory(display_name="Viewer"))
+    return client
+
+
+def test_a_member_sees_another_members_profile(client, member):
     member.bio = "I lend tools.\nAsk me anything."
     member.languages = "French, Italian"
     member.save()
@@ -108,3 +119,30 @@ def test_it_shows_no_made_up_trust_figures(client, member):
     html = client.get(_url(member)).content.decode().lower()
     for word in ("rating", "exchanges completed", "hours given", "hours received"):
         assert word not in html
+
+
+# --- Who sees it: the profile consent ------------------------------------------------
+
+
+@pytest.fixture
+def visitor() -> Client:
+    return Client()
+
+
+def test_a_visitor_is_asked_to_sign_in_by_default(visitor, member):
+    member.bio = "I lend tools."
+    member.save()
+    response = visitor.get(_url(member))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "signed-in members only" in html
+    assert "Alice" not in html and "I lend tools." not in html
+    assert reverse("account_login") in html
+
+
+def test_a_visitor_sees_the_profile_once_the_member_consents(visitor, member):
+    member_set_consent(member=member, kind=ConsentRecord.Kind.PUBLIC_PROFILE, granted=True)
+    html = visitor.get(_url(member)).content.decode()
+    assert "Alice" in html
+    member_set_consent(member=member, kind=ConsentRecord.Kind.PUBLIC_PROFILE, granted=False)
+    assert "Alice" not in visitor.get(_url(member)).content.decode()

@@ -12,6 +12,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from members.models import ConsentRecord
+from members.services import member_set_consent
 from messaging import conversations
 from messaging.models import Message, Participant, SocketPresence
 from tests.factories import ListingFactory, MemberFactory
@@ -119,7 +120,7 @@ def test_a_socket_of_a_killed_worker_does_not_count(alice, bob, drill_chat):
 
 
 def test_a_withdrawn_email_consent_is_respected(alice, bob, drill_chat):
-    ConsentRecord.objects.create(member=alice, kind=ConsentRecord.Kind.EMAIL, granted=False)
+    member_set_consent(member=alice, kind=ConsentRecord.Kind.EMAIL, granted=False)
     write(drill_chat, bob, "Hello")
     assert "1 without email consent" in digest()
     assert mail.outbox == []

@@ -6,6 +6,8 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
+from members.models import ConsentRecord
+from members.services import member_set_consent
 from reviews import services
 from reviews.models import Review
 from tests.factories import MemberFactory
@@ -232,6 +234,7 @@ def test_html_in_reviews_and_replies_is_escaped_everywhere(client, loan, member,
 
 
 def test_the_profile_shows_averages_count_and_latest_reviews(client, loan, member, other_member):
+    client.force_login(other_member)
     services.review_submit(exchange=loan, author=other_member, rating=4, text="Solid drill")
     services.review_submit(exchange=loan, author=member, rating=5, text="ok")
 
@@ -245,12 +248,14 @@ def test_the_profile_shows_averages_count_and_latest_reviews(client, loan, membe
 
 
 def test_a_profile_without_reviews_says_so(client, member):
+    member_set_consent(member=member, kind=ConsentRecord.Kind.PUBLIC_PROFILE, granted=True)
     body = client.get(reverse("members:profile", args=[member.pk])).content.decode()
 
     assert "Alice has no reviews yet." in body
 
 
 def test_the_member_reviews_page_lists_public_reviews_only(client, loan, member, other_member):
+    client.force_login(other_member)
     hidden = services.review_submit(exchange=loan, author=other_member, rating=1, text="Rude words")
     services.review_submit(exchange=loan, author=member, rating=5, text="ok")
     services.review_remove(review=hidden)
