@@ -28,6 +28,7 @@ from django.utils.translation import gettext as _
 from exchanges.models import HOLDING_STATES, Exchange, ExchangeKind, State
 from listings.models import Kind, Listing, Status
 from members.models import Member
+from members.standing import standing_message
 from messaging import counts, selectors
 from messaging.models import (
     MESSAGE_MAX_LENGTH,
@@ -335,9 +336,12 @@ def message_post(
         with transaction.atomic():
             places = _participants_for_post(conversation, sender)
             mine = next((p for p in places if p.member_id == sender.pk), None)
-            if mine is None or not mine.member.may_act:
+            if mine is None:
                 raise ChatError(_("You can't send messages in this conversation."),
                                 code="forbidden")
+            if not mine.member.may_act:
+                # Read fresh with the row: a suspension lands between two messages.
+                raise ChatError(standing_message(mine.member), code="forbidden")
             others = [p for p in places if p.member_id != sender.pk]
             if conversation.is_one_to_one and (
                 len(others) != 1 or not others[0].member.is_active or others[0].blocked

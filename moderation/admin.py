@@ -19,7 +19,7 @@ from django.utils.translation import gettext_lazy, ngettext
 
 from moderation import dashboard, services, targets
 from moderation.forms import CaptureForm, ReasonForm, SuspendForm
-from moderation.models import ModerationAction, Report, Warning
+from moderation.models import ModerationAction, Report, ReportStatus, Warning
 
 
 def _error_text(error: Exception) -> str:
@@ -66,9 +66,34 @@ class ReportAdmin(admin.ModelAdmin):
         return False
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
-        # Every field is read-only (reports change only through the actions): no Save.
+        # Every field is read-only: a report changes only by being resolved or dismissed,
+        # here (the forms under the report), in bulk (the actions) or on its target's
+        # moderation page. No Save button.
+        report = self.get_object(request, object_id)
+        handling = None
+        if report is not None and report.status == ReportStatus.OPEN:
+            do = request.POST.get("do") if request.method == "POST" else None
+            handling = {name: ReasonForm(request.POST if do == name else None, prefix=name)
+                        for name in ("resolve", "dismiss")}
+            if do in handling:
+                if not self.has_change_permission(request, report):
+                    raise PermissionDenied
+                form = handling[do]
+                if form.is_valid():
+                    service = services.report_resolve if do == "resolve" else services.report_dismiss
+                    try:
+                        service(report=report, by=request.user, note=form.cleaned_data["reason"])
+                    except (ValidationError, PermissionDenied) as error:
+                        self.message_user(request, _error_text(error), messages.ERROR)
+                    else:
+                        self.message_user(request, _("Done: it is recorded in the audit log."),
+                                          messages.SUCCESS)
+                    return redirect(request.path)
+                # Show the page again with the form's errors; the admin's own form (all
+                # read-only) must not take this POST as a save.
+                request.method = "GET"
         extra_context = {**(extra_context or {}), "show_save": False,
-                         "show_save_and_continue": False}
+                         "show_save_and_continue": False, "handling_forms": handling}
         return super().change_view(request, object_id, form_url, extra_context)
 
     def get_urls(self):
@@ -162,10 +187,13 @@ class ReportAdmin(admin.ModelAdmin):
             raise Http404
         return content_type, target
 
-    def _forms_for(self, target, data=None) -> dict:
+    def _forms_for(self, target, data=None, open_reports: bool = False) -> dict:
         kind = targets.kind_of(target)
         label = target._meta.label
         forms: dict = {}
+        if open_reports:
+            forms["resolve_reports"] = ReasonForm(data, prefix="resolve")
+            forms["dismiss_reports"] = ReasonForm(data, prefix="dismiss")
         if kind is not None and kind.hide is not None:
             forms["restore" if kind.is_hidden(target) else "hide"] = ReasonForm(data, prefix="hide")
         if kind is not None and kind.key == "member":
@@ -184,6 +212,10 @@ class ReportAdmin(admin.ModelAdmin):
     def _run(self, request, name: str, target, form):
         data, by = form.cleaned_data, request.user
         calls = {
+            "resolve_reports": lambda: services.reports_on_target_handle(
+                target=target, by=by, note=data["reason"], resolve=True),
+            "dismiss_reports": lambda: services.reports_on_target_handle(
+                target=target, by=by, note=data["reason"], resolve=False),
             "hide": lambda: services.content_hide(target=target, by=by, reason=data["reason"]),
             "restore": lambda: services.content_restore(target=target, by=by, reason=data["reason"]),
             "warn": lambda: services.member_warn(member=target, by=by, reason=data["reason"]),
@@ -220,7 +252,9 @@ class ReportAdmin(admin.ModelAdmin):
             raise PermissionDenied
         content_type, target = self._target(content_type_id, object_id)
         action = request.POST.get("do") if request.method == "POST" else None
-        forms = self._forms_for(target, request.POST if action else None)
+        reports = Report.objects.filter(content_type=content_type, object_id=target.pk)
+        has_open = reports.filter(status=ReportStatus.OPEN).exists()
+        forms = self._forms_for(target, request.POST if action else None, has_open)
         if action:
             form = forms.get(action)
             if form is None:
@@ -235,8 +269,7 @@ class ReportAdmin(admin.ModelAdmin):
                                       messages.SUCCESS)
                     return redirect(request.path)
             # Only the submitted form shows its errors; the others start empty.
-            forms = {**self._forms_for(target), action: form}
-        reports = Report.objects.filter(content_type=content_type, object_id=target.pk)
+            forms = {**self._forms_for(target, open_reports=has_open), action: form}
         history = ModerationAction.objects.filter(content_type=content_type, object_id=target.pk)
         transfers = []
         if content_type.app_label == "exchanges" and content_type.model == "exchange":

@@ -157,6 +157,25 @@ def report_dismiss(*, report: Report, by: Member, note: str) -> Report:
                           action=ActionKind.REPORT_DISMISS)
 
 
+@transaction.atomic
+def reports_on_target_handle(*, target: models.Model, by: Member, note: str,
+                             resolve: bool) -> int:
+    """Resolve (or dismiss) every open report on one target with one note, from the
+    target's moderation page: each report is handled as report_resolve or report_dismiss
+    handles it (audit entry, reporter told). Returns how many; refused with
+    ModerationError, nothing changed, when none is open."""
+    _require_moderator(by)
+    content_type = ContentType.objects.get_for_model(target, for_concrete_model=False)
+    open_reports = list(Report.objects.filter(content_type=content_type, object_id=target.pk,
+                                              status=ReportStatus.OPEN).order_by("pk"))
+    if not open_reports:
+        raise ModerationError(_("No report on this is open."))
+    handle = report_resolve if resolve else report_dismiss
+    for report in open_reports:
+        handle(report=report, by=by, note=note)
+    return len(open_reports)
+
+
 # --- Hiding content ---------------------------------------------------------------------
 
 

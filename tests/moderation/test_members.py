@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -16,7 +17,11 @@ from django.utils import timezone
 from exchanges import services as exchange_services
 from listings import services as listing_services
 from listings.models import Listing, Status
+from members.models import Member
 from members.standing import StandingError
+from messaging import conversations
+from messaging.conversations import ChatError
+from messaging.models import Message
 from messaging.sockets import MemberSocket
 from moderation import services
 from moderation.models import ActionKind, ModerationAction, Warning
@@ -42,7 +47,7 @@ def test_a_suspension_signs_the_member_out_everywhere_and_says_why_on_the_next_v
         response = client.get("/listings/mine/")
         assert response.status_code == 403
         html = response.content.decode()
-        assert "Your account is suspended until" in html and "Rude messages" in html
+        assert "your account is suspended" in html and "Rude messages" in html
         # Signed out: the next page is an anonymous one.
         assert client.get("/listings/mine/").status_code == 302
     assert all("_auth_user_id" not in s.get_decoded() for s in Session.objects.all())
@@ -53,7 +58,7 @@ def test_a_suspended_member_cannot_log_in_and_is_told_why_and_until_when(act, al
     response = Client().post("/accounts/login/", {"login": alice.email, "password": PASSWORD})
     assert response.status_code == 403
     html = response.content.decode()
-    assert "suspended until" in html and "Spam" in html
+    assert "your account is suspended" in html and "Spam" in html
     assert all("_auth_user_id" not in s.get_decoded() for s in Session.objects.all())
 
 
@@ -83,6 +88,17 @@ def test_a_suspended_member_cannot_post_or_ask(act, alice, bob, moderator):
             listing=other, asker=alice, start_date=timezone.localdate() + timedelta(days=1),
             end_date=timezone.localdate() + timedelta(days=2))
     assert Listing.objects.filter(owner=alice).count() == 0
+
+
+def test_a_suspended_member_cannot_write_and_is_told_why(act, alice, bob, moderator):
+    chat = conversations.conversation_for_listing(listing=ListingFactory(owner=bob), member=alice)
+    stale_alice = Member.objects.get(pk=alice.pk)  # as an open socket holds her
+    act(services.member_suspend, member=alice, by=moderator, days=2, reason="Spam")
+    with pytest.raises(ChatError) as refused:
+        conversations.message_post(conversation=chat, sender=stale_alice, body="Hi",
+                                   client_id=str(uuid.uuid4()))
+    assert "your account is suspended" in " ".join(refused.value.messages)
+    assert not Message.objects.filter(conversation=chat).exists()
 
 
 def test_suspending_pauses_the_active_listings_and_logs_it(act, alice, moderator, drill):

@@ -147,3 +147,53 @@ def test_handling_a_report_needs_a_note(bob, drill, moderator):
         services.report_resolve(report=report, by=moderator, note="  ")
     report.refresh_from_db()
     assert report.is_open and not ModerationAction.objects.exists()
+
+
+# --- Handling from the admin pages -----------------------------------------------------
+
+
+def test_a_moderator_resolves_a_report_from_its_own_page(bob, drill, moderator):
+    report = services.report_create(reporter=bob, target=drill, reason="scam")
+    client = client_for(moderator)
+    url = f"/admin/moderation/report/{report.pk}/change/"
+    page = client.get(url).content.decode()
+    assert "Resolve this report" in page and "Dismiss this report" in page
+
+    refused = client.post(url, {"do": "resolve", "resolve-reason": " "})
+    assert refused.status_code == 200  # the form again, with its error
+    report.refresh_from_db()
+    assert report.is_open and not ModerationAction.objects.exists()
+
+    done = client.post(url, {"do": "resolve", "resolve-reason": "Listing hidden"})
+    assert done.status_code == 302
+    report.refresh_from_db()
+    assert report.status == ReportStatus.RESOLVED and report.handling_note == "Listing hidden"
+    assert ModerationAction.objects.get().action == ActionKind.REPORT_RESOLVE
+    assert "Resolve this report" not in client.get(url).content.decode()
+
+
+def test_plain_staff_cannot_handle_a_report_from_its_page(bob, drill, plain_staff):
+    report = services.report_create(reporter=bob, target=drill, reason="scam")
+    response = client_for(plain_staff).post(f"/admin/moderation/report/{report.pk}/change/",
+                                             {"do": "dismiss", "dismiss-reason": "No"})
+    assert response.status_code in (302, 403)
+    report.refresh_from_db()
+    assert report.is_open and not ModerationAction.objects.exists()
+
+
+def test_the_targets_page_handles_all_its_open_reports_at_once(bob, carol, drill, moderator):
+    services.report_create(reporter=bob, target=drill, reason="scam")
+    services.report_create(reporter=carol, target=drill, reason="spam")
+    client = client_for(moderator)
+    url = f"/admin/moderation/report/moderate/{Report.objects.first().content_type_id}/{drill.pk}/"
+    assert "Dismiss them" in client.get(url).content.decode()
+
+    response = client.post(url, {"do": "dismiss_reports", "dismiss-reason": "A fair price"})
+    assert response.status_code == 302
+    assert set(Report.objects.values_list("status", flat=True)) == {ReportStatus.DISMISSED}
+    assert ModerationAction.objects.filter(action=ActionKind.REPORT_DISMISS).count() == 2
+    assert Notification.objects.filter(kind="report_handled").count() == 2
+    page = client.get(url).content.decode()
+    assert "Dismiss them" not in page  # nothing open any more
+    with pytest.raises(services.ModerationError):
+        services.reports_on_target_handle(target=drill, by=moderator, note="x", resolve=True)
