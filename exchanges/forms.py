@@ -160,8 +160,13 @@ class HoursField(forms.CharField):
                 if not (hours or "0").isdigit() or not minutes.isdigit() or int(minutes) >= 60:
                     raise ValueError
                 return int(hours or 0) * 60 + int(minutes)
-            total = Decimal(text.replace(",", ".")) * 60
-            if not total.is_finite() or total != total.to_integral_value():
+            number = text.replace(",", ".")
+            # Plain decimals only: Decimal also reads "1e4300", whose minutes would be an
+            # integer too long to print.
+            if not number.replace(".", "", 1).isdigit():
+                raise ValueError
+            total = Decimal(number) * 60
+            if total != total.to_integral_value():
                 raise ValueError
             return int(total)
         except (ValueError, ArithmeticError):

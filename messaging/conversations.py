@@ -245,7 +245,8 @@ def clean_body(body: Any) -> str:
     """The body as stored: trimmed, 1 to MESSAGE_MAX_LENGTH characters, or ChatError."""
     if not isinstance(body, str):
         raise ChatError(_("Write a message."), code="invalid")
-    body = body.strip()
+    # NUL is no text anyone types, and PostgreSQL refuses it in text columns.
+    body = body.replace("\x00", "").strip()
     if not body:
         raise ChatError(_("Write a message."), code="invalid")
     if len(body) > MESSAGE_MAX_LENGTH:

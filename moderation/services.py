@@ -299,7 +299,8 @@ def _restrict(member: Member, by: Member, *, action: str, reason: str, **details
 def member_suspend(*, member: Member, by: Member, days: int, reason: str) -> Member:
     """Suspend a member for 1 to 365 whole days from now: they cannot log in, post, ask
     or chat until then; they are signed out, their sockets close and their active
-    listings are paused. A longer suspension replaces a shorter one."""
+    listings are paused. A new suspension replaces the current one: it ends `days` from
+    now, sooner or later than the old end, as the moderator decided."""
     _require_moderator(by)
     reason = _reason(reason)
     if isinstance(days, bool) or not isinstance(days, int) or not 0 < days <= MAX_SUSPENSION_DAYS:

@@ -52,9 +52,12 @@ def _clean_rating(rating: Any) -> int:
         rating = None
     try:
         value = int(rating)
-    except (TypeError, ValueError):
+        # "4" and 4 are a rating; 4.5, "4.0" and absurdly long integers are not.
+        if str(rating).strip() != str(value):
+            value = None
+    except (TypeError, ValueError, OverflowError):
         value = None
-    if value is None or str(rating).strip() != str(value) or not MIN_RATING <= value <= MAX_RATING:
+    if value is None or not MIN_RATING <= value <= MAX_RATING:
         raise ReviewError({"rating": [_("Choose a rating from 1 to 5 stars.")]})
     return value
 

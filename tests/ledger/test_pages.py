@@ -289,6 +289,7 @@ def test_the_profile_shows_hours_given_and_received_but_no_balance(client, membe
     _post(other_member, member, 30)
     reversed_one = _post(member, other_member, 45)
     services.transfer_reverse(transfer=reversed_one, by=None, reason="mistake")
+    client.force_login(other_member)
     response = client.get(reverse("members:profile", args=[member.pk]))
     body = response.content.decode()
     assert "Hours given" in body and "2 h 30" in body
