@@ -151,16 +151,19 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Redis: channel layer and cache ---------------------------------------------------
 REDIS_URL = env_str("REDIS_URL", "")
 if REDIS_URL:
-    # capacity and max_connections set on purpose: with the defaults (100 / redis-py's
-    # pool of 100) messages were dropped silently and async consumers failed under load
-    # on these machines (see ARCHITECTURE.md); expiry bounds what a dead socket keeps.
+    # The Pub/Sub layer, chosen by measurement (docs/performance.md, bench/chat.py): with
+    # RedisChannelLayer each process pops its messages one Redis round trip at a time,
+    # and chat deliveries queued for seconds once a worker was busy; Pub/Sub carried
+    # twice the messages with a tenth of the latency. Like every live event here, its
+    # messages are extras (at most once, lost across a Redis reconnect): the database
+    # is the truth and clients resume from the last id they have.
+    # (RedisChannelLayer would also need a socket_timeout above its 5 s blocking reads:
+    # redis-py 8's default of 5 s closed idle sockets with a 1011, redis/redis-py#4091.)
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
             "CONFIG": {
-                "hosts": [{"address": REDIS_URL, "max_connections": 1000}],
-                "capacity": 2000,
-                "expiry": 60,
+                "hosts": [REDIS_URL],
                 "prefix": env_str("REDIS_PREFIX", "partage"),
             },
         }

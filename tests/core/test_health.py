@@ -35,7 +35,7 @@ def test_it_names_the_channel_layer_when_redis_is_unreachable(
     # Port 1 on loopback: nothing listens there, the connection is refused at once.
     settings.CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
             "CONFIG": {"hosts": ["redis://127.0.0.1:1/0"]},
         }
     }

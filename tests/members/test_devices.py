@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 from allauth.usersessions.models import UserSession
-from asgiref.sync import async_to_sync
+from asgiref.sync import async_to_sync, sync_to_async
 from channels.layers import get_channel_layer
 from django.contrib.sessions.models import Session
 from django.test import Client
@@ -72,16 +72,20 @@ def test_signing_out_closes_that_browsers_sockets(member, two_devices,
                                                   django_capture_on_commit_callbacks):
     phone, laptop = two_devices
     layer = get_channel_layer()
-    laptop_socket = async_to_sync(layer.new_channel)()
-    async_to_sync(layer.group_add)(live.session_group(laptop.session.session_key), laptop_socket)
     device = UserSession.objects.get(session_key=laptop.session.session_key)
-    with django_capture_on_commit_callbacks(execute=True):
-        phone.post(reverse("members:device-sign-out", args=[device.pk]))
 
-    async def next_message():
+    def sign_the_laptop_out() -> None:
+        with django_capture_on_commit_callbacks(execute=True):
+            phone.post(reverse("members:device-sign-out", args=[device.pk]))
+
+    async def laptop_socket_hears() -> dict:
+        # One event loop for the socket's whole life, as in a server process.
+        laptop_socket = await layer.new_channel()
+        await layer.group_add(live.session_group(laptop.session.session_key), laptop_socket)
+        await sync_to_async(sign_the_laptop_out)()
         return await asyncio.wait_for(layer.receive(laptop_socket), timeout=5)
 
-    message = async_to_sync(next_message)()
+    message = async_to_sync(laptop_socket_hears)()
     assert message["type"] == "live.close"
 
 
