@@ -71,6 +71,27 @@ def member_client(client, member):
     return client
 
 
+# The cast of most test modules, each a plain member with a display name.
+@pytest.fixture
+def alice(db):
+    return MemberFactory(display_name="Alice")
+
+
+@pytest.fixture
+def bob(db):
+    return MemberFactory(display_name="Bob")
+
+
+@pytest.fixture
+def carol(db):
+    return MemberFactory(display_name="Carol")
+
+
+@pytest.fixture
+def dave(db):
+    return MemberFactory(display_name="Dave")
+
+
 @pytest.fixture
 def is_postgres() -> bool:
     from django.db import connection

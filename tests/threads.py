@@ -30,6 +30,30 @@ def in_own_connection(work: Callable):
     return result.get("value")
 
 
+def in_parallel(works: list[Callable], timeout: float = 120) -> list:
+    """Start every work at once, each in its own thread and connection (they wait for
+    each other at a barrier); return what each returned or the exception it raised, in
+    the order of `works`."""
+    barrier = threading.Barrier(len(works))
+    results: list = [None] * len(works)
+
+    def run(index: int, work: Callable) -> None:
+        try:
+            barrier.wait(timeout=10)
+            results[index] = work()
+        except Exception as error:  # an outcome the test looks at
+            results[index] = error
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i, w)) for i, w in enumerate(works)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=timeout)
+    return results
+
+
 def delete_conversations_of(member_pks: list[int]) -> None:
     """Delete the conversations these members took part in, for a race test's clean-up:
     deleting a listing only unlinks its conversations (they are history), so they would

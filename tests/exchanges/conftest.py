@@ -9,27 +9,7 @@ from django.utils import timezone
 
 from listings.models import Terms
 from tests.exchanges.factories import days  # noqa: F401  (other test files import it from here)
-from tests.factories import ListingFactory, MemberFactory, RideFactory
-
-
-@pytest.fixture
-def alice(db):
-    return MemberFactory(display_name="Alice")
-
-
-@pytest.fixture
-def bob(db):
-    return MemberFactory(display_name="Bob")
-
-
-@pytest.fixture
-def carol(db):
-    return MemberFactory(display_name="Carol")
-
-
-@pytest.fixture
-def dave(db):
-    return MemberFactory(display_name="Dave")
+from tests.factories import ListingFactory, RideFactory
 
 
 @pytest.fixture

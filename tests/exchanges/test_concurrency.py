@@ -8,13 +8,11 @@ categories. SQLite serialises every writer, so these races cannot happen there."
 from __future__ import annotations
 
 import os
-import threading
 from collections import Counter
 from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
-from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
 
@@ -22,7 +20,7 @@ from exchanges.models import Exchange, ExchangeEvent, ExchangeKind, State
 from exchanges.services import ExchangeError, exchange_accept, exchange_request, seats_taken
 from members.models import Member
 from tests.factories import ListingFactory, MemberFactory, RideFactory
-from tests.threads import delete_conversations_of, in_own_connection
+from tests.threads import delete_conversations_of, in_own_connection, in_parallel
 
 pytestmark = [
     pytest.mark.django_db,
@@ -35,32 +33,14 @@ pytestmark = [
 
 
 def race(works: list[Callable]) -> list[str]:
-    """Start every work at once, each in its own thread and connection; tell how each
-    ended: "won", "refused" (ExchangeError) or the unexpected error's repr."""
-    barrier = threading.Barrier(len(works))
-    outcomes: list[str] = []
-    lock = threading.Lock()
-
-    def run(work: Callable) -> None:
-        try:
-            barrier.wait(timeout=10)
-            work()
-            outcome = "won"
-        except ExchangeError:
-            outcome = "refused"
-        except Exception as error:  # an IntegrityError here means the service let it through
-            outcome = repr(error)
-        finally:
-            connection.close()
-        with lock:
-            outcomes.append(outcome)
-
-    threads = [threading.Thread(target=run, args=(work,)) for work in works]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    return outcomes
+    """Start every work at once (tests.threads.in_parallel); tell how each ended: "won",
+    "refused" (ExchangeError) or the unexpected error's repr."""
+    return [
+        "refused" if isinstance(result, ExchangeError)
+        else repr(result) if isinstance(result, Exception)
+        else "won"
+        for result in in_parallel(works, timeout=30)
+    ]
 
 
 def delete_everything_of(members: list[Member]) -> None:

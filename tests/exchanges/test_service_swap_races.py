@@ -7,13 +7,10 @@ setup is committed in its own connection and deleted afterwards."""
 from __future__ import annotations
 
 import os
-import threading
-from collections.abc import Callable
 from datetime import timedelta
 from unittest import mock
 
 import pytest
-from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
 
@@ -23,7 +20,7 @@ from ledger.audit import ledger_audit
 from ledger.models import Account, Entry, Transfer
 from members.models import Member
 from tests.factories import MemberFactory, ServiceFactory
-from tests.threads import delete_conversations_of, in_own_connection
+from tests.threads import delete_conversations_of, in_own_connection, in_parallel
 
 pytestmark = [
     pytest.mark.django_db,
@@ -35,28 +32,6 @@ pytestmark = [
 ]
 
 _real_now = timezone.now
-
-
-def race(works: list[Callable]) -> list:
-    """Start every work at once; what each returned, or the exception it raised."""
-    barrier = threading.Barrier(len(works))
-    results: list = [None] * len(works)
-
-    def run(index: int, work: Callable) -> None:
-        try:
-            barrier.wait(timeout=10)
-            results[index] = work()
-        except Exception as error:
-            results[index] = error
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, w)) for i, w in enumerate(works)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return results
 
 
 def recorded_swap() -> tuple[Exchange, Member, Member]:
@@ -105,7 +80,7 @@ def outcome(trade: Exchange, alice: Member, bob: Member):
 def test_both_confirmations_at_once_post_exactly_two_transfers(round_):
     trade, alice, bob = recorded_swap()
     try:
-        results = race([
+        results = in_parallel([
             lambda: services.exchange_confirm_time(exchange=trade, by=alice),
             lambda: services.exchange_confirm_time(exchange=trade, by=bob),
         ])
@@ -132,7 +107,7 @@ def test_ticks_and_a_confirmation_at_once_post_exactly_two_transfers(round_):
         # Patched once around the race (a patch per thread would not undo cleanly): it
         # is a week later for every racer.
         with mock.patch("django.utils.timezone.now", return_value=week_later):
-            results = race([tick, tick,
+            results = in_parallel([tick, tick,
                             lambda: services.exchange_confirm_time(exchange=trade, by=bob)])
         unexpected = [r for r in results
                       if isinstance(r, Exception) and not isinstance(r, services.ExchangeError)]

@@ -24,16 +24,6 @@ from tests.threads import in_own_connection
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def alice(db):
-    return MemberFactory(display_name="Alice")
-
-
-@pytest.fixture
-def bob(db):
-    return MemberFactory(display_name="Bob")
-
-
 def balance(member) -> int:
     return Account.objects.get(member=member).balance_minutes
 

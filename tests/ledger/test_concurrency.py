@@ -9,12 +9,9 @@ from __future__ import annotations
 
 import os
 import random
-import threading
 from collections import Counter
-from collections.abc import Callable
 
 import pytest
-from django.db import connection
 from django.db.models import F, Q
 
 from ledger.audit import ledger_audit
@@ -22,7 +19,7 @@ from ledger.models import Account, Entry, LimitChange, Transfer
 from ledger.services import LedgerError, transfer_post
 from members.models import Member
 from tests.factories import MemberFactory
-from tests.threads import in_own_connection
+from tests.threads import in_own_connection, in_parallel
 
 pytestmark = [
     pytest.mark.django_db,
@@ -32,29 +29,6 @@ pytestmark = [
         reason="races need real row locks and concurrent writers: PostgreSQL only",
     ),
 ]
-
-
-def in_parallel(works: list[Callable]) -> list:
-    """Start every work at once, each in its own thread and connection; return what each
-    returned (or the exception it raised), in order."""
-    barrier = threading.Barrier(len(works))
-    results: list = [None] * len(works)
-
-    def run(index: int, work: Callable) -> None:
-        try:
-            barrier.wait(timeout=10)
-            results[index] = work()
-        except Exception as error:
-            results[index] = error
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, w)) for i, w in enumerate(works)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    return results
 
 
 def delete_everything_of(members: list[Member]) -> None:

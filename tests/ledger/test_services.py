@@ -31,16 +31,6 @@ def posting_path(request, monkeypatch, is_postgres):
     return request.param
 
 
-@pytest.fixture
-def alice(db):
-    return MemberFactory(display_name="Alice")
-
-
-@pytest.fixture
-def bob(db):
-    return MemberFactory(display_name="Bob")
-
-
 def post(payer, payee, minutes=60, key="k1", **kwargs) -> Transfer:
     return transfer_post(payer=payer, payee=payee, minutes=minutes, idempotency_key=key, **kwargs)
 

@@ -13,19 +13,9 @@ from django.utils import timezone
 from exchanges import services as exchange_services
 from listings.models import Terms
 from messaging import services
-from tests.factories import ListingFactory, MemberFactory
+from tests.factories import ListingFactory
 
 _keys = count()
-
-
-@pytest.fixture
-def alice(db):
-    return MemberFactory(display_name="Alice")
-
-
-@pytest.fixture
-def bob(db):
-    return MemberFactory(display_name="Bob")
 
 
 @pytest.fixture

@@ -21,16 +21,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def alice(db):
-    return MemberFactory(display_name="Alice")
-
-
-@pytest.fixture
-def bob(db):
-    return MemberFactory(display_name="Bob")
-
-
-@pytest.fixture
 def drill_chat(alice, bob):
     drill = ListingFactory(owner=alice, title="Cordless drill")
     return conversations.conversation_for_listing(listing=drill, member=bob)

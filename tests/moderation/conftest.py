@@ -22,21 +22,6 @@ def plain_staff(db):
 
 
 @pytest.fixture
-def alice(db):
-    return MemberFactory(display_name="Alice")
-
-
-@pytest.fixture
-def bob(db):
-    return MemberFactory(display_name="Bob")
-
-
-@pytest.fixture
-def carol(db):
-    return MemberFactory(display_name="Carol")
-
-
-@pytest.fixture
 def drill(alice):
     return ListingFactory(owner=alice, title="Cordless drill", deposit_cents=5000, price_cents=300)
 
