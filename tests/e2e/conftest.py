@@ -3,6 +3,7 @@ downloaded browser) against pytest-django's live server."""
 
 import os
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -68,6 +69,29 @@ def _category_tree(transactional_db):
     from tests.factories import category
 
     category()
+
+
+@pytest.fixture(autouse=True)
+def _sockets_closed_before_flush(_category_tree):
+    """After a journey, wait for the server to finish with the browser's sockets before
+    the database is flushed. Set up after _category_tree and before the browser
+    fixtures, it is torn down after the browser context closed and before the flush: a
+    socket closing deletes its presence row, and on the shared in-memory SQLite
+    database a write in flight makes the flush fail at once ("database table is
+    locked") instead of waiting."""
+    yield
+    from django.db import OperationalError
+
+    from messaging.models import SocketPresence
+
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            if not SocketPresence.objects.exists():
+                return
+        except OperationalError:  # the table is being written right now
+            pass
+        time.sleep(0.05)
 
 
 @pytest.fixture
