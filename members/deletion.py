@@ -24,6 +24,8 @@ from django.utils.translation import ngettext
 from members.models import ConsentRecord, Member
 from messaging import live
 
+# Stored in place of an erased body (the body may not be empty); members read
+# Message.shown_body, which says "deleted" in their language.
 ERASED_MESSAGE = "deleted"
 
 
@@ -162,7 +164,8 @@ def _erase_listings(member: Member) -> None:
 def _erase_messaging(member: Member) -> None:
     from messaging.models import Block, Message, Notification, Participant, SocketPresence
 
-    Message.objects.filter(sender=member).update(body=ERASED_MESSAGE, attached_listing=None)
+    Message.objects.filter(sender=member).update(body=ERASED_MESSAGE, attached_listing=None,
+                                                erased_at=timezone.now())
     Participant.objects.filter(member=member, left_at__isnull=True).update(left_at=timezone.now())
     Notification.objects.filter(member=member).delete()
     Block.objects.filter(Q(blocker=member) | Q(blocked=member)).delete()

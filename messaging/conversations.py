@@ -282,7 +282,7 @@ def message_payload(message: Message) -> dict[str, Any]:
         "conversation": message.conversation_id,
         "sender": message.sender_id,
         "sender_name": sender.public_name if sender else _("Former member"),
-        "body": message.body,
+        "body": message.shown_body,
         "created_at": message.created_at.isoformat(),
         "client_id": str(message.client_id) if message.client_id else None,
     }

@@ -325,6 +325,8 @@ class Message(models.Model):
     )
     # Set by moderation: hidden messages are shown to nobody.
     hidden_at = models.DateTimeField(null=True, blank=True)
+    # Set when the sender deleted their account: the body is gone (see shown_body).
+    erased_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["id"]
@@ -342,6 +344,11 @@ class Message(models.Model):
 
     def __str__(self) -> str:
         return f"{self.conversation_id}/{self.pk} by {self.sender_id}"
+
+    @property
+    def shown_body(self) -> str:
+        """The body as members read it: an erased message says so in their language."""
+        return gettext("deleted") if self.erased_at else self.body
 
 
 class Block(models.Model):

@@ -186,6 +186,11 @@ def test_deleting_erases_personal_data_and_keeps_what_others_need(
     client.force_login(bob)
     page = client.get(loan.get_absolute_url()).content.decode()
     assert "Drill" in page and "Former member" in page and "Alice" not in page
+    # Bob reads that her message was deleted, in his language.
+    chat = reverse("conversations:detail", args=[history["conversation"].pk])
+    assert "<p class=\"chat-body\">deleted</p>" in client.get(chat).content.decode()
+    french = client.get(chat, HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+    assert "<p class=\"chat-body\">supprimé</p>" in french
     # The ledger still balances.
     assert ledger_audit().violations == []
     # She cannot sign in; her email can sign up again.
