@@ -14,11 +14,14 @@ What it does:
    the workers, so with two workers every message crosses between processes.
 3. Echo phase: N clients on /bench/echo/, each sends M frames one after the other (the
    next when the previous came back). Rate = frames echoed per second.
-4. Chat phase: the N members on /ws/conversations/<id>/, each sends M messages one after
+4. Relay phase: the same clients and frames as the chat phase, on /bench/relay/<pair>/
+   (acknowledged and broadcast through the channel layer, no database, no rules): the
+   ceiling of the chat's protocol on this server.
+5. Chat phase: the N members on /ws/conversations/<id>/, each sends M messages one after
    the other (the next once the server acknowledged the stored message).
    Latency = from the sender's send() to the peer receiving the broadcast (both clients
    live in this process, so one clock). Rate = messages delivered to peers per second.
-5. Loss check: every message sent must be stored (counted in the database by
+6. Loss check: every message sent must be stored (counted in the database by
    client_id) and delivered to the peer exactly once.
 `--interval S` paces each client (a pause between messages, first message at a random
 moment within the first interval) to measure latency below saturation; the default 0
@@ -221,11 +224,20 @@ async def echo_phase(ports: list[int], clients: int, messages: int, interval: fl
     }
 
 
+def chat_path(pair: dict) -> str:
+    return f"/ws/conversations/{pair['conversation']}/"
+
+
+def relay_path(pair: dict) -> str:
+    return f"/bench/relay/{pair['conversation']}/"
+
+
 async def chat_phase(ports: list[int], pairs: list[dict], messages: int, interval: float,
-                     drain_seconds: float) -> dict:
+                     drain_seconds: float, path_of=chat_path) -> dict:
+    """The chat consumer (or, with path_of=relay_path, the relay: the same frames)."""
     specs, owners = [], []
     for pair in pairs:
-        path = f"/ws/conversations/{pair['conversation']}/"
+        path = path_of(pair)
         # The two members of a pair sit on different workers when there are two.
         for index, side in enumerate(("a", "b")):
             member_id, key = pair[side]
@@ -263,7 +275,7 @@ async def chat_phase(ports: list[int], pairs: list[dict], messages: int, interva
 
     readers = [asyncio.create_task(reader(ws, me)) for ws, me in zip(sockets, owners, strict=True)]
 
-    async def writer(ws):
+    async def writer(ws, me: int):
         if interval:
             # Paced clients start spread over one interval, as independent people
             # would, rather than all in the same millisecond.
@@ -273,14 +285,15 @@ async def chat_phase(ports: list[int], pairs: list[dict], messages: int, interva
             future = loop.create_future()
             acks[client_id] = future
             sent_at[client_id] = time.perf_counter()
+            # "sender" is for the relay, which knows nobody; the chat ignores it.
             await ws.send(json.dumps({"type": "message", "body": f"bench message {n}",
-                                      "client_id": client_id}))
+                                      "client_id": client_id, "sender": me}))
             await asyncio.wait_for(future, 600)
             if interval:
                 await asyncio.sleep(interval)
 
     started = time.perf_counter()
-    await asyncio.gather(*(writer(ws) for ws in sockets))
+    await asyncio.gather(*(writer(ws, me) for ws, me in zip(sockets, owners, strict=True)))
     # Deliveries still in flight after the last ack.
     deadline = time.perf_counter() + drain_seconds
     while len(delivered) < len(sent_at) and time.perf_counter() < deadline:
@@ -349,6 +362,10 @@ def main() -> None:
     try:
         log("echo phase…")
         echo = asyncio.run(echo_phase(ports, clients, args.messages, args.interval))
+        log("relay phase…")
+        relay = asyncio.run(chat_phase(ports, pairs, args.messages, args.interval,
+                                       drain_seconds=args.drain, path_of=relay_path))
+        relay.pop("_client_ids")
         log("chat phase…")
         chat = asyncio.run(chat_phase(ports, pairs, args.messages, args.interval,
                                       drain_seconds=args.drain))
@@ -367,9 +384,16 @@ def main() -> None:
         "interval_s": args.interval,
         "latency": "sender's send() to the peer receiving the broadcast",
         "echo": echo,
+        "relay": relay,
         "chat": {**chat, "stored": stored},
         "ratio_chat_to_echo_rate": round(chat["msg_per_s"] / echo["msg_per_s"], 3)
         if echo["msg_per_s"] else None,
+        # The protocol's own ceiling (ack + broadcast through the layer, no database)
+        # and how much of it the chat keeps.
+        "ratio_relay_to_echo_rate": round(relay["msg_per_s"] / echo["msg_per_s"], 3)
+        if echo["msg_per_s"] else None,
+        "ratio_chat_to_relay_rate": round(chat["msg_per_s"] / relay["msg_per_s"], 3)
+        if relay["msg_per_s"] else None,
         "lost": lost,
         "targets": {
             "p99_under_100ms": chat["latency_ms_p99"] < 100,

@@ -46,7 +46,7 @@ def read_settings(**env: str) -> dict:
 def test_the_defaults_need_nothing_installed():
     config = read_settings()
     assert config["engine"] == "django.db.backends.sqlite3"
-    assert config["layer"]["BACKEND"] == "channels.layers.InMemoryChannelLayer"
+    assert config["layer"]["BACKEND"] == "config.layers.ProcessChannelLayer"
     assert config["cache"].endswith("LocMemCache")
     assert config["email"] == "django.core.mail.backends.console.EmailBackend"
     assert config["debug"] is False
