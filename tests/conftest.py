@@ -42,6 +42,19 @@ def _private_cache(settings):
     }
 
 
+@pytest.fixture
+def production_redis_cache(settings, _private_cache):
+    """The cache production uses with REDIS_URL (config/settings.py), under keys of this
+    test only; skipped without REDIS_URL (the PostgreSQL + Redis run has it)."""
+    if not os.environ.get("REDIS_URL"):
+        pytest.skip("needs REDIS_URL")
+    settings.CACHES = {"default": {
+        "BACKEND": os.environ.get("TEST_CACHE_BACKEND", "config.cache.SharedPoolRedisCache"),
+        "LOCATION": os.environ["REDIS_URL"],
+        "KEY_PREFIX": f"test-{uuid.uuid4().hex}",
+    }}
+
+
 @pytest.fixture(autouse=True)
 def _english_after_each_test(settings):
     """A request in French switches the thread's language; the next test starts in the

@@ -70,7 +70,7 @@ def test_database_url_and_redis_url_switch_to_production_services():
     # Chosen by measurement (bench/chat.py): see config/settings.py.
     assert config["layer"]["BACKEND"] == "channels_redis.pubsub.RedisPubSubChannelLayer"
     assert config["layer"]["CONFIG"]["hosts"] == ["redis://cache.internal:6379/1"]
-    assert config["cache"] == "django.core.cache.backends.redis.RedisCache"
+    assert config["cache"] == "config.cache.SharedPoolRedisCache"
 
 
 def test_debug_makes_email_verification_optional_for_local_runs(tmp_path):

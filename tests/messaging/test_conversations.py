@@ -156,8 +156,14 @@ def test_non_participants_and_inactive_members_cannot_post(chat, bob):
     assert not Message.objects.exists()
 
 
-def test_the_rate_limit_is_20_messages_in_10_seconds(chat, bob, alice):
-    cache.clear()
+@pytest.fixture(params=["local memory", "redis"])
+def rate_cache(request):
+    """The rate limit counts in the cache: the tests' in-memory one, and Redis's."""
+    if request.param == "redis":
+        request.getfixturevalue("production_redis_cache")
+
+
+def test_the_rate_limit_is_20_messages_in_10_seconds(chat, bob, alice, rate_cache):
     for n in range(20):
         post(chat, bob, f"message {n}")
     with pytest.raises(ChatError) as error:
@@ -168,8 +174,7 @@ def test_the_rate_limit_is_20_messages_in_10_seconds(chat, bob, alice):
     assert Message.objects.count() == 21
 
 
-def test_the_rate_limit_window_ends(chat, bob):
-    cache.clear()
+def test_the_rate_limit_window_ends(chat, bob, rate_cache):
     for n in range(20):
         post(chat, bob, f"message {n}")
     cache.delete(f"chat-rate:{bob.pk}")  # what the key's expiry does after 10 s
