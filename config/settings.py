@@ -148,6 +148,10 @@ else:
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Threads that store chat messages in each worker (messaging.sockets.DatabaseThreads);
+# 0 chooses by database (see there).
+SOCKET_DB_THREADS = env_int("SOCKET_DB_THREADS", 0)
+
 # --- Redis: channel layer and cache ---------------------------------------------------
 REDIS_URL = env_str("REDIS_URL", "")
 if REDIS_URL:
@@ -170,7 +174,7 @@ if REDIS_URL:
     }
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "config.cache.SharedPoolRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env_str("REDIS_PREFIX", "partage"),
         }

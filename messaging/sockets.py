@@ -48,14 +48,17 @@ def member_may_connect(user: Any) -> bool:
 
 class DatabaseThreads(Executor):
     """A few threads, each with its own database connection, for the database work of
-    sockets: with PostgreSQL several messages are stored side by side.
+    sockets: with PostgreSQL two messages are stored side by side.
 
     Channels' database_sync_to_async is thread-sensitive: every call of a worker
     process runs in one thread, one after the other, behind the HTTP views too. Socket
     work does not need that (each call is a self-contained transaction), so it runs
     here. With SQLite one thread is right: writes serialise on the file anyway, and a
     second writer would sleep in SQLite's busy handler (up to 100 ms at a time) rather
-    than queue here. A thread idle for `idle_close` seconds closes its connections, so
+    than queue here. With PostgreSQL two: more threads wait on the GIL rather than on
+    the database, and starve the event loop that delivers the messages (bench/chat.py,
+    500 paced clients: p99 145 ms with one thread, 200 with two, 334 with four; flat
+    out two stored the most). More processes, not threads, use more cores. A thread idle for `idle_close` seconds closes its connections, so
     an idle worker holds none; otherwise they live as CONN_MAX_AGE says (see
     _tidy_connections)."""
 
@@ -117,11 +120,10 @@ class DatabaseThreads(Executor):
 
 def _default_threads() -> int:
     engine = settings.DATABASES["default"]["ENGINE"]
-    return 1 if engine.endswith("sqlite3") else 4
+    return 1 if engine.endswith("sqlite3") else 2
 
 
-socket_db_threads = DatabaseThreads(getattr(settings, "SOCKET_DB_THREADS", None)
-                                    or _default_threads())
+socket_db_threads = DatabaseThreads(settings.SOCKET_DB_THREADS or _default_threads())
 
 
 def _tidy_connections() -> None:
