@@ -5,8 +5,8 @@ database, no channel layer. It is the ceiling the chat consumer is compared with
 the same server in the same run.
 
 /bench/relay/<pair>/ is the chat's protocol without its rules and without a database:
-a frame is acknowledged to its sender and broadcast through the channel layer to every
-socket of the pair, the sender's included, as the chat does once a message is stored.
+a frame is acknowledged to its sender and broadcast through the channel layer to the
+pair's other socket, as the chat does once a message is stored.
 What separates the chat from it is the cost of storing and checking; what separates it
 from the echo is the protocol's own (an ack, a broadcast to two sockets, the layer).
 
@@ -55,7 +55,7 @@ class RelayConsumer(AsyncWebsocketConsumer):
         frame = json.loads(text_data)
         message_id = next(_relay_ids)
         await self.channel_layer.group_send(self.group, {
-            "type": "relay.message",
+            "type": "relay.message", "origin": self.channel_name,
             "payload": {"type": "message", "id": message_id, "sender": frame["sender"],
                         "body": frame["body"], "client_id": frame["client_id"]},
         })
@@ -63,7 +63,8 @@ class RelayConsumer(AsyncWebsocketConsumer):
                                               "id": message_id}))
 
     async def relay_message(self, event):
-        await self.send(text_data=json.dumps(event["payload"]))
+        if event["origin"] != self.channel_name:
+            await self.send(text_data=json.dumps(event["payload"]))
 
 
 _echo = EchoConsumer.as_asgi()

@@ -315,9 +315,12 @@ def message_post(
     body: Any,
     client_id: Any = None,
     attached_listing: Listing | None = None,
+    origin: str | None = None,
 ) -> Posted:
     """Store a message from an active participant, then (after commit) broadcast it to
     the conversation's sockets and push new unread counts to the other participants.
+    `origin` is the channel of the socket the message came from: its consumer answers
+    it with an ack, so the broadcast skips it (the sender's other devices get it).
 
     Guarantees: the body is trimmed and 1–4,000 characters; a `client_id` already used
     by this sender returns the stored message (created=False) and nothing is sent again;
@@ -371,7 +374,7 @@ def message_post(
             ).update(last_read_message_id=message.pk)
             # The name as it is now, not as it was when the socket connected.
             message.sender = mine.member
-            _broadcast(conversation.pk, {"type": "chat.message",
+            _broadcast(conversation.pk, {"type": "chat.message", "origin": origin,
                                          "payload": message_payload(message)})
             for place in others:
                 # Someone who already had an unread message here counts this

@@ -125,23 +125,30 @@ def test_a_message_is_stored_then_broadcast_and_acknowledged(pair):
 
     async def scenario():
         alice_socket = await connected(conversation, alice)
+        alice_phone = await connected(conversation, alice)
         bob_socket = await connected(conversation, bob)
         await send_json(alice_socket, {"type": "message", "body": "  Hello <b>Bob</b>  ",
                                        "client_id": client_id})
         ack = await receive_type(alice_socket, "ack")
         received = await receive_type(bob_socket, "message")
-        echoed = await receive_type(alice_socket, "message")
-        await alice_socket.disconnect()
-        await bob_socket.disconnect()
-        return ack, received, echoed
+        on_her_phone = await receive_type(alice_phone, "message")
+        # The socket it came from was answered by the ack: no copy of the broadcast.
+        after_ack = []
+        while not await alice_socket.receive_nothing(timeout=0.3):
+            after_ack.append(await alice_socket.receive_json_from())
+        for socket in (alice_socket, alice_phone, bob_socket):
+            await socket.disconnect()
+        return ack, received, on_her_phone, after_ack
 
-    ack, received, echoed = run(scenario)
+    ack, received, on_her_phone, after_ack = run(scenario)
     stored = Message.objects.get()
     assert ack == {"type": "ack", "client_id": client_id, "id": stored.pk}
     assert stored.body == "Hello <b>Bob</b>"  # trimmed; escaped by whoever shows it
-    assert received == echoed
+    assert received == on_her_phone
+    assert [frame for frame in after_ack if frame["type"] == "message"] == []
     assert received["id"] == stored.pk
     assert received["body"] == "Hello <b>Bob</b>"
+    assert received["client_id"] == client_id
     assert received["sender"] == alice.pk
     assert received["sender_name"] == "Alice"
     assert received["conversation"] == conversation.pk

@@ -142,33 +142,38 @@ def test_an_open_socket_follows_a_block_and_an_unblock(pair, close_socket_connec
     assert not Block.objects.exists()
 
 
-def test_one_sockets_messages_are_acknowledged_in_order_and_echoed_after_their_ack(
+def test_one_sockets_messages_are_acknowledged_in_order_and_reach_the_other_side_in_order(
     pair, close_socket_connections
 ):
     alice, bob, conversation = pair
 
     async def scenario():
-        key = await sync_to_async(lambda: session_cookie(signed_in_client(alice)))()
-        socket = communicator(f"/ws/conversations/{conversation.pk}/", session_key=key)
-        ok, _ = await socket.connect()
-        assert ok
+        def keys():
+            return session_cookie(signed_in_client(alice)), session_cookie(signed_in_client(bob))
+
+        alice_key, bob_key = await sync_to_async(keys)()
+        socket = communicator(f"/ws/conversations/{conversation.pk}/", session_key=alice_key)
+        bob_socket = communicator(f"/ws/conversations/{conversation.pk}/", session_key=bob_key)
+        for each in (socket, bob_socket):
+            ok, _ = await each.connect()
+            assert ok
         sent = [str(uuid.uuid4()) for _ in range(5)]
         for n, client_id in enumerate(sent):
             await send_json(socket, {"type": "message", "body": f"m{n}", "client_id": client_id})
-        frames = []
-        while sum(1 for f in frames if f["type"] == "message") < len(sent):
+        frames, received = [], []
+        while sum(1 for f in frames if f["type"] == "ack") < len(sent):
             frames.append(await socket.receive_json_from(timeout=5))
+        while len(received) < len(sent):
+            received.append(await receive_type(bob_socket, "message", timeout=5))
         await socket.disconnect()
-        return sent, frames
+        await bob_socket.disconnect()
+        return sent, frames, received
 
-    sent, frames = async_to_sync(scenario)()
-    acks = [f["client_id"] for f in frames if f["type"] == "ack"]
-    echoes = [f["client_id"] for f in frames if f["type"] == "message"]
-    assert acks == sent
-    assert echoes == sent
-    for client_id in sent:
-        kinds = [f["type"] for f in frames if f.get("client_id") == client_id]
-        assert kinds == ["ack", "message"]
+    sent, frames, received = async_to_sync(scenario)()
+    assert [f["client_id"] for f in frames if f["type"] == "ack"] == sent
+    assert [f for f in frames if f["type"] == "message"] == []
+    assert [f["client_id"] for f in received] == sent
+    assert [f["id"] for f in received] == [f["id"] for f in frames if f["type"] == "ack"]
     bodies = list(Message.objects.order_by("id").values_list("body", flat=True))
     assert bodies == [f"m{n}" for n in range(5)]
 
