@@ -2,6 +2,7 @@
    still works: the plain form posts and the server redirects back.
 
    Markup: #chat[data-live][data-ws-path][data-member][data-last-id][data-others-read]
+   [data-time-zone]
    with [data-chat-log], [data-chat-form], [data-chat-status], [data-chat-typing].
    User text is only ever set with textContent: never parsed as HTML. */
 (function () {
@@ -49,13 +50,22 @@
     statusLine.hidden = !text;
   }
 
-  // "23 Nov, 09:37", like the server's "j M, H:i".
+  // "23 Nov, 09:37", like the server's "j M, H:i", and in the server's time zone: a
+  // laptop set to another zone would otherwise show live messages an hour off from
+  // the history rendered beside them.
   function timeLabel(iso) {
     var date = iso ? new Date(iso) : new Date();
     var lang = document.documentElement.lang || undefined;
-    function two(n) { return (n < 10 ? "0" : "") + n; }
-    return date.getDate() + " " + date.toLocaleString(lang, { month: "short" }) + ", " +
-      two(date.getHours()) + ":" + two(date.getMinutes());
+    var options = { day: "numeric", month: "short", hour: "2-digit", minute: "2-digit",
+                    hourCycle: "h23", timeZone: root.dataset.timeZone || undefined };
+    var format;
+    try { format = new Intl.DateTimeFormat(lang, options); } catch (e) {
+      delete options.timeZone; // a zone this browser does not know: its own
+      format = new Intl.DateTimeFormat(lang, options);
+    }
+    var parts = {};
+    format.formatToParts(date).forEach(function (part) { parts[part.type] = part.value; });
+    return parts.day + " " + parts.month + ", " + parts.hour + ":" + parts.minute;
   }
 
   function scrollToEnd() {

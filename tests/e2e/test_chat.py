@@ -24,10 +24,10 @@ PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2,
          "is_mobile": True, "has_touch": True, "locale": "en-GB"}
 
 
-def signed_in_context(browser, base_url: str, member):
+def signed_in_context(browser, base_url: str, member, **options):
     client = Client()
     client.force_login(member)
-    context = browser.new_context(**PHONE)
+    context = browser.new_context(**{**PHONE, **options})
     context.add_cookies([{
         "name": settings.SESSION_COOKIE_NAME,
         "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
@@ -102,6 +102,37 @@ def test_alice_and_bob_chat_live_and_carol_cannot_look(browser, asgi_server, out
         alice_context.close()
         bob_context.close()
         carol_context.close()
+
+
+def test_live_messages_show_the_same_time_as_the_history_whatever_the_devices_zone(
+    browser, asgi_server
+):
+    alice = MemberFactory(display_name="Alice")
+    bob = MemberFactory(display_name="Bob")
+    drill = ListingFactory(owner=alice, title="Bosch cordless drill")
+    conversation = conversations.conversation_for_listing(listing=drill, member=bob)
+    url = f"{asgi_server}/messages/{conversation.pk}/"
+    # Neither device is set to the site's zone (Europe/Paris), nor to each other's.
+    alice_context = signed_in_context(browser, asgi_server, alice, timezone_id="America/New_York")
+    bob_context = signed_in_context(browser, asgi_server, bob, timezone_id="Asia/Tokyo")
+    try:
+        alice_page, bob_page = alice_context.new_page(), bob_context.new_page()
+        alice_page.goto(url)
+        bob_page.goto(url)
+        expect(alice_page.locator("#chat.chat-live")).to_be_visible()
+        expect(bob_page.locator("#chat.chat-live")).to_be_visible()
+        alice_page.get_by_label("Your message").fill("Ten o'clock then")
+        alice_page.get_by_role("button", name="Send").click()
+        live = bob_page.locator(".chat-msg", has_text="Ten o'clock then").locator("time")
+        expect(live).to_be_visible()
+        shown_live = live.inner_text()
+
+        bob_page.reload()
+        rendered = bob_page.locator(".chat-msg", has_text="Ten o'clock then").locator("time")
+        assert shown_live == rendered.inner_text()
+    finally:
+        alice_context.close()
+        bob_context.close()
 
 
 def test_bob_answers_a_wanted_post_and_alice_asks_for_his_listing(browser, asgi_server, output_path):
