@@ -182,20 +182,58 @@ def layer_send(group: str, message: dict[str, Any]) -> None:
     """Send a channel-layer event to a group from sync code without making the calling
     thread wait for it when a worker's event loop runs (the thread is a database thread
     with more messages to store). Events to one group keep the order of the calls;
-    different groups go out side by side (with Redis each send is a few round trips).
+    different groups go out side by side (with Redis each send is a few round trips),
+    except those of one layer_send_many call, which go out one after the other.
     Elsewhere (a command, a test without a loop) it sends before returning. Never
     raises: live events are extra, and clients resume from the database."""
+    layer_send_many([(group, message)])
+
+
+def layer_send_many(sends: list[tuple[str, dict[str, Any]]]) -> None:
+    """layer_send for several (group, event) pairs, in order. Without a running worker
+    loop (a view, a command) they all go out in one trip to an event loop, not one
+    each: every async_to_sync call starts a loop of its own, which with Redis means new
+    connections too."""
+    if not sends:
+        return
     loop = getattr(SyncToAsync.threadlocal, "main_event_loop", None)
     if loop is None or loop.is_closed() or not loop.is_running():
         try:
-            async_to_sync(_group_send)(group, message)
+            async_to_sync(_group_send_each)(sends)
         except Exception:
-            logger.warning("live event to %s not sent", group, exc_info=True)
+            logger.warning("live events to %s not sent", [g for g, _ in sends], exc_info=True)
         return
     try:
-        loop.call_soon_threadsafe(_post_to_outbox, loop, group, message)
+        loop.call_soon_threadsafe(_post_each_to_outbox, loop, sends)
     except RuntimeError:  # the loop closed meanwhile
-        logger.warning("live event to %s not sent: the event loop closed", group)
+        logger.warning("live events to %s not sent: the event loop closed",
+                       [g for g, _ in sends])
+
+
+async def _group_send_each(sends: list[tuple[str, dict[str, Any]]]) -> None:
+    for group, message in sends:
+        try:
+            await _group_send(group, message)
+        except Exception:
+            logger.warning("live event to %s not sent", group, exc_info=True)
+
+
+def _post_each_to_outbox(loop: asyncio.AbstractEventLoop, sends: list[tuple[str, dict]]) -> None:
+    # One sender task for the groups that had none running, not one each: a message's
+    # fan-out (its conversation, its participants' pages) is one job.
+    boxes = _outboxes.setdefault(loop, {})
+    fresh: list[str] = []
+    for group, message in sends:
+        waiting = boxes.get(group)
+        if waiting is not None:  # its sender is running (or queued) and will take it
+            waiting.append(message)
+        else:
+            boxes[group] = collections.deque([message])
+            fresh.append(group)
+    if fresh:
+        task = loop.create_task(_send_outboxes(boxes, fresh))
+        _senders.add(task)
+        task.add_done_callback(_senders.discard)
 
 
 async def _group_send(group: str, message: dict[str, Any]) -> None:
@@ -204,29 +242,27 @@ async def _group_send(group: str, message: dict[str, Any]) -> None:
         await layer.group_send(group, message)
 
 
-def _post_to_outbox(loop: asyncio.AbstractEventLoop, group: str, message: dict) -> None:
-    boxes = _outboxes.setdefault(loop, {})
-    waiting = boxes.get(group)
-    if waiting is not None:  # its sender is running and will take this one too
-        waiting.append(message)
-        return
-    boxes[group] = collections.deque([message])
-    task = loop.create_task(_send_outbox(boxes, group))
-    _senders.add(task)
-    task.add_done_callback(_senders.discard)
-
-
-async def _send_outbox(boxes: dict[str, collections.deque], group: str) -> None:
-    waiting = boxes[group]
+async def _send_outboxes(boxes: dict[str, collections.deque], groups: list[str]) -> None:
+    """Send each group's waiting events in order, the groups one after the other.
+    Events added meanwhile to one of these groups are sent too."""
+    done = 0
     try:
-        while waiting:
-            try:
-                await _group_send(group, waiting[0])
-            except Exception:
-                logger.warning("live event to %s not sent", group, exc_info=True)
-            waiting.popleft()
+        for group in groups:
+            waiting = boxes[group]
+            while waiting:
+                try:
+                    await _group_send(group, waiting[0])
+                except Exception:
+                    logger.warning("live event to %s not sent", group, exc_info=True)
+                waiting.popleft()
+            del boxes[group]
+            done += 1
     finally:
-        del boxes[group]
+        # Cancelled (the worker stops): the groups not finished must not keep a box
+        # that later events would wait in forever. (A finished group's name may
+        # already hold another sender's new box: left alone.)
+        for group in groups[done:]:
+            boxes.pop(group, None)
 
 
 class MemberSocket(AsyncJsonWebsocketConsumer):
