@@ -15,6 +15,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -70,10 +71,15 @@ def inbox(request: HttpRequest) -> HttpResponse:
         }
         for place in places
     ]
-    return render(request, "messaging/inbox.html", {
+    # With JavaScript the list refreshes itself (htmx) when a conversation moves.
+    partial = bool(request.htmx) and not request.htmx.history_restore_request
+    response = render(request, "messaging/_inbox_rows.html" if partial else "messaging/inbox.html", {
         "rows": rows, "page_obj": page,
         "page_range": page.paginator.get_elided_page_range(page.number),
     })
+    # The same URL answers with a fragment or a page: caches must tell them apart.
+    patch_vary_headers(response, ("HX-Request",))
+    return response
 
 
 def _conversation_page(request: HttpRequest, participant: Participant,

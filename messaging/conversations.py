@@ -29,7 +29,7 @@ from exchanges.models import HOLDING_STATES, Exchange, ExchangeKind, State
 from listings.models import Kind, Listing, Status
 from members.models import Member
 from members.standing import standing_message
-from messaging import counts, selectors
+from messaging import counts, live, selectors
 from messaging.models import (
     MESSAGE_MAX_LENGTH,
     Block,
@@ -38,7 +38,7 @@ from messaging.models import (
     Message,
     Participant,
 )
-from messaging.sockets import layer_send
+from messaging.sockets import layer_send, layer_send_many
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +61,15 @@ def _broadcast(conversation_id: int, event: dict[str, Any]) -> None:
     transaction commits. Never raises: live frames are extra, clients resume."""
     group = conversation_group(conversation_id)
     transaction.on_commit(lambda: layer_send(group, event))
+
+
+def _activity_sends(conversation_id: int, member_ids: list[int]) -> list[tuple[str, dict]]:
+    """"This conversation has a new message", for every open page of these members:
+    their inbox rows (order, excerpt, unread figure) change even when their navigation
+    counts do not."""
+    event = {"type": "live.event",
+             "payload": {"type": "conversation", "conversation": conversation_id}}
+    return [(live.member_group(member_id), event) for member_id in member_ids]
 
 
 # --- Who may do what -------------------------------------------------------------------
@@ -321,6 +330,7 @@ def message_post(
     the conversation's sockets and push new unread counts to the other participants.
     `origin` is the channel of the socket the message came from: its consumer answers
     it with an ack, so the broadcast skips it (the sender's other devices get it).
+    Every participant's open pages hear that the conversation moved (inbox rows).
 
     Guarantees: the body is trimmed and 1–4,000 characters; a `client_id` already used
     by this sender returns the stored message (created=False) and nothing is sent again;
@@ -374,8 +384,13 @@ def message_post(
             ).update(last_read_message_id=message.pk)
             # The name as it is now, not as it was when the socket connected.
             message.sender = mine.member
-            _broadcast(conversation.pk, {"type": "chat.message", "origin": origin,
-                                         "payload": message_payload(message)})
+            # After commit, in one go: the message to the conversation's sockets, and
+            # the news to every page of its participants.
+            sends = [(conversation_group(conversation.pk),
+                      {"type": "chat.message", "origin": origin,
+                       "payload": message_payload(message)}),
+                     *_activity_sends(conversation.pk, [place.member_id for place in places])]
+            transaction.on_commit(lambda: layer_send_many(sends))
             for place in others:
                 # Someone who already had an unread message here counts this
                 # conversation already: their figures do not move.

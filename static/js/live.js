@@ -11,7 +11,9 @@
  * - Sends a heartbeat every minute so the server knows this member is looking (emails
  *   are only sent to members who are not).
  * Every frame is also re-dispatched as a "partage:live" event on document, so other
- * scripts (the chat) can follow the counts without a second socket.
+ * scripts (the chat) can follow the counts without a second socket; "conversation"
+ * (a new message somewhere) and "counts" frames also as "partage:conversations", which
+ * the inbox listens to (htmx) to refresh its rows.
  * Without JavaScript the page still shows the counts it was rendered with.
  */
 (function () {
@@ -146,6 +148,10 @@
       showToast(frame);
     }
     document.dispatchEvent(new CustomEvent("partage:live", { detail: frame }));
+    if (frame.type === "conversation" || frame.type === "counts") {
+      // A conversation moved or was read somewhere: the inbox fetches its rows again.
+      document.dispatchEvent(new CustomEvent("partage:conversations", { detail: frame }));
+    }
   }
 
   function scheduleReconnect() {

@@ -104,6 +104,41 @@ def test_alice_and_bob_chat_live_and_carol_cannot_look(browser, asgi_server, out
         carol_context.close()
 
 
+def test_the_inbox_follows_new_messages_and_reads_on_other_devices(browser, asgi_server):
+    alice = MemberFactory(display_name="Alice")
+    bob = MemberFactory(display_name="Bob")
+    drill = ListingFactory(owner=alice, title="Bosch cordless drill")
+    ladder = ListingFactory(owner=alice, title="Aluminium ladder")
+    about_drill = conversations.conversation_for_listing(listing=drill, member=bob)
+    about_ladder = conversations.conversation_for_listing(listing=ladder, member=bob)
+    conversations.message_post(conversation=about_drill, sender=bob, body="Drill on Saturday?")
+    conversations.message_post(conversation=about_ladder, sender=bob, body="And the ladder?")
+    alice_phone = signed_in_context(browser, asgi_server, alice)
+    alice_laptop = signed_in_context(browser, asgi_server, alice)
+    try:
+        inbox = alice_laptop.new_page()
+        inbox.goto(f"{asgi_server}/messages/")
+        rows = inbox.locator(".inbox-row")
+        expect(rows.first).to_contain_text("Aluminium ladder")
+        expect(inbox.locator(".inbox-unread")).to_have_count(2)
+
+        # Bob writes again about the drill: on the open inbox it comes first, unread.
+        conversations.message_post(conversation=about_drill, sender=bob, body="Or Sunday?")
+        expect(rows.first).to_contain_text("Bosch cordless drill")
+        expect(rows.first).to_contain_text("Or Sunday?")
+        expect(rows.first).to_contain_text("2 unread")
+
+        # Alice reads it on her phone: the laptop's inbox drops its unread mark.
+        phone = alice_phone.new_page()
+        phone.goto(f"{asgi_server}/messages/{about_drill.pk}/")
+        expect(phone.locator("#chat.chat-live")).to_be_visible()
+        expect(rows.first).not_to_contain_text("unread")
+        expect(inbox.locator(".inbox-unread")).to_have_count(1)
+    finally:
+        alice_phone.close()
+        alice_laptop.close()
+
+
 def test_live_messages_show_the_same_time_as_the_history_whatever_the_devices_zone(
     browser, asgi_server
 ):

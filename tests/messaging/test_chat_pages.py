@@ -238,3 +238,21 @@ def test_the_header_shows_the_unread_messages_count(client, chat, alice, bob):
     client.get(detail(chat))
     page = client.get("/").content.decode()
     assert 'data-live-count="messages" hidden></span>' in page
+
+
+def test_the_inbox_answers_htmx_with_its_rows_only(client, alice, bob, chat):
+    post(chat, bob, "Free on <b>Saturday</b>?")
+    client.force_login(alice)
+
+    page = client.get("/messages/")
+    rows = client.get("/messages/", headers={"HX-Request": "true"})
+
+    assert page.status_code == rows.status_code == 200
+    assert "HX-Request" in rows["Vary"]
+    html = rows.content.decode()
+    assert not html.lstrip().startswith("<!doctype")
+    assert html.lstrip().startswith('<div id="inbox-rows"')
+    assert "Cordless drill" in html and "1 unread" in html
+    assert "Free on &lt;b&gt;Saturday&lt;/b&gt;?" in html
+    # The page holds the same rows, set to refresh themselves.
+    assert 'hx-trigger="partage:conversations from:document' in page.content.decode()

@@ -278,3 +278,37 @@ def test_unread_count_matches_the_database():
         await comm.disconnect()
 
     run(scenario)
+
+
+def test_every_page_of_both_members_hears_that_the_conversation_moved():
+    from messaging import conversations
+    from tests.factories import ListingFactory
+
+    alice, bob = MemberFactory(display_name="Alice"), MemberFactory(display_name="Bob")
+    drill = ListingFactory(owner=alice, title="Cordless drill")
+    chat = conversations.conversation_for_listing(listing=drill, member=bob)
+    alice_key = session_cookie(signed_in_client(alice))
+    bob_key = session_cookie(signed_in_client(bob))
+    carol_key = session_cookie(signed_in_client(MemberFactory()))
+
+    async def scenario():
+        sockets = {name: communicator(WS, session_key=key)
+                   for name, key in (("alice", alice_key), ("bob", bob_key), ("carol", carol_key))}
+        for socket in sockets.values():
+            connected, _ = await socket.connect()
+            assert connected
+            await receive_type(socket, "counts")
+        await database_sync_to_async(conversations.message_post)(
+            conversation=chat, sender=bob, body="Still free on Saturday?")
+        heard = {name: await receive_type(sockets[name], "conversation")
+                 for name in ("alice", "bob")}
+        # Alice's count moved too (a counts frame); Carol, not in it, hears nothing.
+        carol_heard_nothing = await sockets["carol"].receive_nothing(timeout=0.3)
+        for socket in sockets.values():
+            await socket.disconnect()
+        return heard, carol_heard_nothing
+
+    heard, carol_heard_nothing = async_to_sync(scenario)()
+    assert heard["alice"] == {"type": "conversation", "conversation": chat.pk}
+    assert heard["bob"] == {"type": "conversation", "conversation": chat.pk}
+    assert carol_heard_nothing
