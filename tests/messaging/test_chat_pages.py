@@ -250,9 +250,12 @@ def test_the_inbox_answers_htmx_with_its_rows_only(client, alice, bob, chat):
     assert page.status_code == rows.status_code == 200
     assert "HX-Request" in rows["Vary"]
     html = rows.content.decode()
-    assert not html.lstrip().startswith("<!doctype")
-    assert html.lstrip().startswith('<div id="inbox-rows"')
+    assert "<html" not in html and "inbox-rows" not in html
     assert "Cordless drill" in html and "1 unread" in html
     assert "Free on &lt;b&gt;Saturday&lt;/b&gt;?" in html
-    # The page holds the same rows, set to refresh themselves.
-    assert 'hx-trigger="partage:conversations from:document' in page.content.decode()
+    # The page holds the same rows, set to refresh themselves, the newest event winning.
+    page_html = page.content.decode()
+    assert 'hx-trigger="partage:conversations from:document' in page_html
+    assert 'hx-sync="this:replace"' in page_html
+    assert "Free on &lt;b&gt;Saturday&lt;/b&gt;?" in page_html
+    assert "Fetched again" not in page_html
