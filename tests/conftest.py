@@ -14,6 +14,27 @@ pytest_plugins = ["tests.fake_stripe.conftest_plugin"]
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """pytest-django's, ending the test database's other connections before it drops
+    the database: those of the socket database threads, of the browser tests' server
+    and of Channels' executor threads, each held by a thread this one cannot close."""
+    yield
+    from django.db import connection
+
+    from messaging.sockets import socket_db_threads
+
+    socket_db_threads.close_connections()
+    with django_db_blocker.unblock():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            connection.close()
+
+
 @pytest.fixture(autouse=True)
 def _test_settings(settings, tmp_path):
     """Each test writes media to its own folder, uses plain static storage (no
