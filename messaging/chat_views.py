@@ -15,10 +15,10 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from core.fragments import render_page_or_fragment
 from exchanges import selectors as exchange_selectors
 from listings.models import Kind, Listing, Status
 from messaging import conversations, selectors
@@ -71,15 +71,11 @@ def inbox(request: HttpRequest) -> HttpResponse:
         }
         for place in places
     ]
-    # With JavaScript the list refreshes itself (htmx) when a conversation moves.
-    partial = bool(request.htmx) and not request.htmx.history_restore_request
-    response = render(request, "messaging/_inbox_rows.html" if partial else "messaging/inbox.html", {
+    # With JavaScript the rows refresh themselves (htmx) when a conversation moves.
+    return render_page_or_fragment(request, "messaging/inbox.html", "messaging/_inbox_rows.html", {
         "rows": rows, "page_obj": page,
         "page_range": page.paginator.get_elided_page_range(page.number),
     })
-    # The same URL answers with a fragment or a page: caches must tell them apart.
-    patch_vary_headers(response, ("HX-Request",))
-    return response
 
 
 def _conversation_page(request: HttpRequest, participant: Participant,

@@ -89,14 +89,15 @@ def password() -> str:
     return PASSWORD
 
 
+# Older modules' names for alice and bob (below).
 @pytest.fixture
-def member(db):
-    return MemberFactory(display_name="Alice")
+def member(alice):
+    return alice
 
 
 @pytest.fixture
-def other_member(db):
-    return MemberFactory(display_name="Bob")
+def other_member(bob):
+    return bob
 
 
 @pytest.fixture
