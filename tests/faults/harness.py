@@ -353,6 +353,8 @@ class ChatClient:
         self.deliveries: list[Delivery] = []
         self.reconnects = 0
         self.reconnect_reasons: Counter = Counter()
+        self.reconnect_log: list[tuple[str, str]] = []  # (phase, reason)
+        self.resumes: list[tuple[str, int]] = []  # (phase, last_id asked for)
         self.connect_failures = 0
         self.error_codes: Counter = Counter()
         self.other_errors: asyncio.Queue = asyncio.Queue()
@@ -415,6 +417,7 @@ class ChatClient:
         self._dead = asyncio.Event()
         self._reader = asyncio.create_task(self._read(ws, self.generation))
         self.resuming = True
+        self.resumes.append((self.phase, self.last_id))
         await self._send({"type": "resume", "last_id": self.last_id})
         await self.resend_pending()
 
@@ -441,6 +444,7 @@ class ChatClient:
 
     async def drop_socket(self, reason: str) -> None:
         self.reconnect_reasons[reason] += 1
+        self.reconnect_log.append((self.phase, reason))
         ws, self.ws = self.ws, None
         self._dead.set()
         if self._reader is not None:
@@ -700,7 +704,8 @@ def _figures(alice: ChatClient, bob: ChatClient, stored_rows: list[tuple],
                 figures["lost"] += 1
                 totals["lost"] += 1
                 problems.append(f"{sender.name} #{message.seq} (id {message.acked_id}, "
-                                f"{message.phase}) never reached {receiver.name}")
+                                f"{message.phase}) never reached {receiver.name}, who "
+                                f"resumed from {[last for _p, last in receiver.resumes]}")
             else:
                 figures["delivered"] += 1
                 totals["delivered"] += 1
@@ -728,11 +733,29 @@ def _figures(alice: ChatClient, bob: ChatClient, stored_rows: list[tuple],
     if strays:
         # The follow-ups of the poison frames are known; a poison itself stored is not.
         problems.append(f"{len(strays)} stored messages no client sent as normal: {strays[:3]}")
+    for client in (alice, bob):
+        for phase, reason in client.reconnect_log:
+            if reason != "end":
+                report["phases"].setdefault(phase, Counter())[f"reconnects_{reason}"] += 1
     report["phases"] = {name: dict(c) for name, c in report["phases"].items()}
     report["poison"] = alice.poison_results
     report["grace_seconds_used"] = grace_used
     report["problems"] = problems
     return report
+
+
+def _errors_logged(log: Path) -> dict[str, int]:
+    """The exceptions a worker's log ends tracebacks with, counted by type."""
+    found: Counter = Counter()
+    in_traceback = False
+    for line in _tail(log, 10**9).splitlines():
+        if line.startswith("Traceback"):
+            in_traceback = True
+        elif (in_traceback and line and not line.startswith((" ", "\t"))
+              and not line.startswith(("During handling", "The above exception"))):
+            found[line.split(":", 1)[0]] += 1
+            in_traceback = False
+    return dict(found)
 
 
 def run_fault_scenario(grace: float = 20.0) -> dict[str, Any]:
@@ -771,8 +794,7 @@ def run_fault_scenario(grace: float = 20.0) -> dict[str, Any]:
         report["timeline"] = timeline
         report["setup_seconds"] = setup_seconds
         report["workers_alive"] = [w.alive() for w in workers]
-        report["worker_tracebacks"] = {
-            w.log.name: _tail(w.log, 10**9).count("Traceback") for w in workers}
+        report["worker_errors"] = {w.log.name: _errors_logged(w.log) for w in workers}
         report["seconds"] = round(time.monotonic() - began, 1)
         report["logs"] = {w.log.name: _tail(w.log, 1500) for w in workers}
         return report
@@ -781,7 +803,10 @@ def run_fault_scenario(grace: float = 20.0) -> dict[str, Any]:
             worker.stop()
         cluster.stop()
         redis.stop()
-        shutil.rmtree(folder, ignore_errors=True)
+        if os.environ.get("FAULTS_KEEP"):  # the logs, to read after a failed run
+            print(f"fault harness files kept in {folder}", file=sys.stderr)
+        else:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 if __name__ == "__main__":

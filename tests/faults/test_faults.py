@@ -72,3 +72,12 @@ def test_a_poisoned_frame_gets_an_error_and_the_next_message_works_on_the_same_s
 
 def test_both_workers_are_alive_at_the_end(figures):
     assert figures["workers_alive"] == [True, True], _explain(figures)
+
+
+def test_no_socket_goes_silent(figures):
+    # Every failure is answered: an error frame or a close. A message left without
+    # its ack for ACK_TIMEOUT on an open socket is the frozen chat of issue 15, which
+    # this client survives only because it reconnects on its own.
+    timeouts = {sender: figures["senders"][sender]["reconnect_reasons"].get("ack_timeout", 0)
+                for sender in figures["senders"]}
+    assert timeouts == {"alice": 0, "bob": 0}, _explain(figures)
