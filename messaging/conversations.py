@@ -256,6 +256,9 @@ def clean_body(body: Any) -> str:
         raise ChatError(_("Write a message."), code="invalid")
     # NUL is no text anyone types, and PostgreSQL refuses it in text columns.
     body = body.replace("\x00", "").strip()
+    if not _is_unicode_text(body):
+        raise ChatError(_("This message contains characters that can't be sent."),
+                        code="invalid")
     if not body:
         raise ChatError(_("Write a message."), code="invalid")
     if len(body) > MESSAGE_MAX_LENGTH:
@@ -265,6 +268,16 @@ def clean_body(body: Any) -> str:
             code="invalid",
         )
     return body
+
+
+def _is_unicode_text(text: str) -> bool:
+    """False for a lone surrogate ("\\ud800" in JSON decodes to one): no character,
+    unstorable in UTF-8, and PostgreSQL refuses the whole statement."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _take_rate_slot(member_id: int) -> bool:
@@ -350,6 +363,12 @@ def message_post(
         if not member_may_chat(sender):
             raise ChatError(_("You can't send messages in this conversation."), code="forbidden")
         text = clean_body(body)
+        # Counted before any transaction: a burst is refused without one lock taken.
+        if not _take_rate_slot(sender.pk):
+            raise ChatError(
+                _("You are sending messages too fast. Wait a few seconds and try again."),
+                code="rate_limited",
+            )
         with transaction.atomic():
             places = _participants_for_post(conversation, sender)
             mine = next((p for p in places if p.member_id == sender.pk), None)
@@ -367,11 +386,6 @@ def message_post(
                 raise ChatError(posting_refusal(conversation, sender)
                                 or _("You can't send messages in this conversation."),
                                 code="blocked")
-            if not _take_rate_slot(sender.pk):
-                raise ChatError(
-                    _("You are sending messages too fast. Wait a few seconds and try again."),
-                    code="rate_limited",
-                )
             message = Message.objects.create(
                 conversation=conversation, sender=sender, body=text,
                 client_id=client_uuid, attached_listing=attached_listing,
