@@ -11,6 +11,8 @@ from pathlib import Path
 import dj_database_url
 from django.utils.translation import gettext_lazy as _
 
+from config.redis_layer import redis_layer_hosts
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -167,7 +169,8 @@ if REDIS_URL:
         "default": {
             "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
             "CONFIG": {
-                "hosts": [REDIS_URL],
+                # A retry on a fresh connection: see config.redis_layer.
+                "hosts": redis_layer_hosts(REDIS_URL),
                 "prefix": env_str("REDIS_PREFIX", "partage"),
             },
         }

@@ -25,7 +25,7 @@ DUMP = textwrap.dedent(
         "email": settings.EMAIL_BACKEND, "debug": settings.DEBUG,
         "verification": settings.ACCOUNT_EMAIL_VERIFICATION,
         "media_root": str(settings.MEDIA_ROOT), "allowed_hosts": settings.ALLOWED_HOSTS,
-    }))
+    }, default=repr))
     """
 )
 
@@ -69,7 +69,10 @@ def test_database_url_and_redis_url_switch_to_production_services():
     assert config["name"] == "partage"
     # Chosen by measurement (bench/chat.py): see config/settings.py.
     assert config["layer"]["BACKEND"] == "channels_redis.pubsub.RedisPubSubChannelLayer"
-    assert config["layer"]["CONFIG"]["hosts"] == ["redis://cache.internal:6379/1"]
+    [host] = config["layer"]["CONFIG"]["hosts"]
+    # With a retry: see config/redis_layer.py.
+    assert host["address"] == "redis://cache.internal:6379/1"
+    assert host["retry"].startswith("<redis.asyncio.retry.Retry")
     assert config["cache"] == "config.cache.SharedPoolRedisCache"
 
 
