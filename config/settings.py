@@ -167,7 +167,9 @@ if REDIS_URL:
     # redis-py 8's default of 5 s closed idle sockets with a 1011, redis/redis-py#4091.)
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            # channels_redis's, retrying a broken subscription sooner and telling
+            # the sockets that asked when it is back (config.redis_layer).
+            "BACKEND": "config.redis_layer.ResyncingPubSubChannelLayer",
             "CONFIG": {
                 # A retry on a fresh connection: see config.redis_layer.
                 "hosts": redis_layer_hosts(REDIS_URL),

@@ -68,7 +68,7 @@ def test_database_url_and_redis_url_switch_to_production_services():
     assert config["engine"] == "django.db.backends.postgresql"
     assert config["name"] == "partage"
     # Chosen by measurement (bench/chat.py): see config/settings.py.
-    assert config["layer"]["BACKEND"] == "channels_redis.pubsub.RedisPubSubChannelLayer"
+    assert config["layer"]["BACKEND"] == "config.redis_layer.ResyncingPubSubChannelLayer"
     [host] = config["layer"]["CONFIG"]["hosts"]
     # With a retry: see config/redis_layer.py.
     assert host["address"] == "redis://cache.internal:6379/1"
@@ -139,7 +139,7 @@ def test_the_configured_redis_channel_layer_carries_a_message():
     from channels.layers import get_channel_layer
 
     layer = get_channel_layer()
-    assert type(layer).__name__ == "RedisPubSubChannelLayer"
+    assert type(layer).__name__ == "ResyncingPubSubChannelLayer"
 
     async def round_trip():
         channel = await layer.new_channel()
