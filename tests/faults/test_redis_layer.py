@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import shutil
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -92,5 +93,30 @@ def test_a_group_receives_again_after_a_restart(redis):
         finally:
             await receiver.flush()
             await sender.flush()
+
+    asyncio.run(scenario())
+
+
+def test_the_sockets_that_asked_are_told_when_the_subscription_is_back(redis):
+    from config.redis_layer import RESYNC_GROUP, ResyncingPubSubChannelLayer
+
+    async def scenario():
+        layer = ResyncingPubSubChannelLayer(hosts=redis_layer_hosts(redis.url), prefix="resync")
+        asked, other = await layer.new_channel(), await layer.new_channel()
+        await layer.group_add(RESYNC_GROUP, asked)
+        await layer.group_add("chat", other)
+        try:
+            before = time.monotonic()
+            await asyncio.to_thread(redis.restart, 0.5)
+            news = await asyncio.wait_for(layer.receive(asked), 5)
+            assert news["type"] == "layer.resubscribed"
+            assert before <= news["broken_at"] <= time.monotonic()
+            # A socket that did not ask hears nothing (it has no handler for it).
+            receiving = asyncio.ensure_future(layer.receive(other))
+            await asyncio.wait({receiving}, timeout=0.5)
+            assert not receiving.done()
+            receiving.cancel()
+        finally:
+            await layer.flush()
 
     asyncio.run(scenario())
