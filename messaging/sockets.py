@@ -31,7 +31,6 @@ from django.db import DEFAULT_DB_ALIAS, connections
 from django.utils.translation import gettext as _
 
 from messaging import live
-from messaging.layer_watch import watch_socket
 
 logger = logging.getLogger(__name__)
 
@@ -345,9 +344,6 @@ class MemberSocket(AsyncJsonWebsocketConsumer):
         if session_key:
             await self.join(live.session_group(session_key))
         await self.accept()
-        # Events lost in a channel-layer outage: this socket is closed once it is over,
-        # and its page resumes (messaging.layer_watch).
-        watch_socket(self, CLOSE_SERVER_ERROR)
         await self.on_accepted()
 
     async def dispatch(self, message: dict) -> None:
