@@ -118,7 +118,10 @@ class Topology:
 
     def setup(self) -> None:
         manage = [sys.executable, str(ROOT / "manage.py")]
-        for command in (["migrate", "--noinput"], ["collectstatic", "--noinput", "-v", "0"]):
+        commands = [["collectstatic", "--noinput", "-v", "0"]]
+        if self.args.migrate:
+            commands.insert(0, ["migrate", "--noinput"])
+        for command in commands:
             subprocess.run(manage + command, cwd=ROOT, env=self.env(), check=True)
 
     def start(self, name: str, command: list[str], env: dict[str, str]) -> None:
@@ -141,6 +144,8 @@ class Topology:
         ], self.env(
             # One pooled connection per thread that runs views: never a wait for one.
             DATABASE_POOL_MAX=os.environ.get("DATABASE_POOL_MAX", str(args.http_threads)),
+            # Names the connections in pg_stat_activity: who holds how many.
+            PGAPPNAME="partage-http",
         ))
         for index, port in enumerate(self.ws_ports):
             self.start(f"ws-{index}", [
@@ -150,7 +155,7 @@ class Topology:
                 "--proxy-headers",
                 "--access-log", str(self.run_dir / f"ws-{index}.access.log"),
                 "config.asgi:application",
-            ], self.env())
+            ], self.env(PGAPPNAME=f"partage-ws-{index}"))
         nginx = shutil.which("nginx") or "/usr/sbin/nginx"
         self.start("nginx", [
             nginx, "-c", str(conf), "-p", str(self.run_dir),
@@ -244,6 +249,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--state-file", help="write ports and pids here, as JSON, once ready")
     parser.add_argument("--no-setup", action="store_true",
                         help="skip migrate and collectstatic")
+    parser.add_argument("--no-migrate", dest="migrate", action="store_false",
+                        help="skip migrate only (a database migrated already)")
     parser.add_argument("--no-access-log", dest="access_log", action="store_false")
     parser.add_argument("--print-nginx", action="store_true",
                         help="print the rendered nginx.conf and exit")
