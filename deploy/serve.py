@@ -2,7 +2,7 @@
 
     nginx on PORT ── /static/  files from collectstatic
                   ├─ /ws/      2 daphne workers (websockets), least connections
-                  └─ /         gunicorn, N processes x T threads (WSGI)
+                  └─ /         gunicorn, N sync processes (WSGI)
 
 Against DATABASE_URL (PostgreSQL) and REDIS_URL, both required: the in-memory channel
 layer cannot carry a message from a socket held by one websocket worker to a socket
@@ -138,7 +138,11 @@ class Topology:
         args = self.args
         self.start("http", [
             sys.executable, "-m", "gunicorn", "config.wsgi:application",
-            "--worker-class", "gthread", "--workers", str(args.http_workers),
+            # Sync workers by measurement (docs/performance.md): threads only added GIL
+            # contention to these CPU-bound views. nginx buffers requests and responses,
+            # so a slow client never holds a sync worker.
+            "--worker-class", "sync" if args.http_threads == 1 else "gthread",
+            "--workers", str(args.http_workers),
             "--threads", str(args.http_threads), "--bind", f"{LOOPBACK}:{self.http_port}",
             "--graceful-timeout", str(STOP_TIMEOUT_SECONDS), "--timeout", "60",
         ], self.env(
@@ -239,8 +243,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         default=int(os.environ.get("HTTP_WORKERS", str(cores))),
                         help="gunicorn processes (default: one per core)")
     parser.add_argument("--http-threads", type=int,
-                        default=int(os.environ.get("HTTP_THREADS", "4")),
-                        help="threads per gunicorn process (default %(default)s)")
+                        default=int(os.environ.get("HTTP_THREADS", "1")),
+                        help="threads per gunicorn process (default %(default)s: sync "
+                             "workers; more: gthread workers)")
     parser.add_argument("--ws-workers", type=int,
                         default=int(os.environ.get("WS_WORKERS", "2")),
                         help="daphne processes for websockets (default %(default)s)")
