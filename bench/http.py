@@ -1,3 +1,4 @@
+# ruff: noqa: E402
 """The production topology under load: `make serve`'s processes (deploy/serve.py) on
 PostgreSQL + Redis with N listings, driven with wrk page by page.
 
@@ -17,6 +18,13 @@ password), with one conversation and one exchange made for it here.
 """
 
 from __future__ import annotations
+
+import sys
+
+# Run as `python bench/http.py`, this file's folder comes first on sys.path and its name
+# would hide the standard library's `http` package from every import below (hence the
+# imports after this line, and the file-wide E402 exemption at the top).
+sys.path[:] = [p for p in sys.path if p not in ("", __file__.rpartition("/")[0] or ".")]
 
 import argparse
 import json
