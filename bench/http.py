@@ -243,6 +243,43 @@ def run_wrk(url: str, connections: int, duration: int, cookie: str | None,
     return json.loads(out.split("WRKJSON ", 1)[1].splitlines()[0])
 
 
+def upload_refusal(port: int, roots: dict[str, int], size: int = 100 * 1024 * 1024) -> dict:
+    """POST `size` bytes through nginx (sent until it answers): the status, the seconds
+    to the answer, the bytes sent by then and how much each process grew meanwhile."""
+    import socket
+
+    before = {f"{n}:{pid}": rss_mb(pid) for n, r in roots.items() for pid in process_tree(r)}
+    started = time.monotonic()
+    sent = 0
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+        sock.sendall(b"POST /listings/new/ HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                     b"Content-Type: application/octet-stream\r\n"
+                     + f"Content-Length: {size}\r\n\r\n".encode())
+        sock.setblocking(False)
+        chunk = b"\0" * 65536
+        head = b""
+        while not head and sent < size and time.monotonic() - started < 30:
+            try:
+                head = sock.recv(4096)
+            except BlockingIOError:
+                try:
+                    sent += sock.send(chunk)
+                except (BlockingIOError, OSError):
+                    time.sleep(0.001)
+            except OSError:
+                break
+        sock.settimeout(30)
+        if not head:
+            head = sock.recv(4096)
+    seconds = time.monotonic() - started
+    after = {f"{n}:{pid}": rss_mb(pid) for n, r in roots.items() for pid in process_tree(r)}
+    return {
+        "page": "upload_100mb_refused", "status": int(head.split()[1]),
+        "seconds": round(seconds, 3), "bytes_sent_before_answer": sent,
+        "rss_growth_mb": {k: round(after.get(k, 0) - v, 1) for k, v in sorted(before.items())},
+    }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--listings", type=int, default=100_000)
@@ -318,6 +355,7 @@ def main() -> int:
                     "settled_before_s": round(drained, 1),
                     "rss_peak_mb": {k: round(v) for k, v in sorted(sampler.rss_peak.items())},
                 }), flush=True)
+        print(json.dumps(upload_refusal(port, state["pids"])), flush=True)
     finally:
         serve.send_signal(signal.SIGINT)
         try:
