@@ -214,7 +214,14 @@ class ChatConsumer(MemberSocket):
         if last_id is None:
             await self.send_error("invalid", _("last_id must be a whole number."))
             return
-        missed = await socket_db(self._missed)(last_id)
+        try:
+            missed = await socket_db(self._missed)(last_id)
+        except Exception as error:
+            # A page that asked what it missed must get it: a new socket asks again.
+            logger.error("conversation %s: resume failed: %s", self.conversation_id,
+                         describe_error(error))
+            await self.close(code=CLOSE_SERVER_ERROR)
+            return
         for payload in missed:
             await self.send_json(payload)
         await self.send_json({"type": "resumed", "last_id": missed[-1]["id"] if missed else last_id})

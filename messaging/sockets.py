@@ -145,6 +145,11 @@ def _tidy_connections() -> None:
             continue
         if conn.in_atomic_block or conn.get_autocommit() != conn.settings_dict["AUTOCOMMIT"]:
             conn.close()
+        elif conn.settings_dict["OPTIONS"].get("pool"):
+            # Pooled (PostgreSQL): closing hands the connection back to the pool, so a
+            # socket thread never keeps one of the process's bounded few between
+            # messages; taking it again costs no reconnection.
+            conn.close()
         elif conn.errors_occurred:
             if conn.is_usable():
                 conn.errors_occurred = False

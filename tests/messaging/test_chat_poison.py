@@ -104,16 +104,17 @@ def test_brackets_inside_a_message_are_text_not_nesting(pair):  # noqa: F811
 def failing_store(monkeypatch, error: Exception, times: int | None):
     """Make the store fail `times` times (None: always) with `error`, in whichever
     thread it runs; returns the list of failures so far."""
-    real = conversations._participants_for_post
+    real = conversations._post_in_one_statement
     failures: list[Exception] = []
 
-    def participants(conversation, sender):
+    def store(*args, **kwargs):
         if times is None or len(failures) < times:
             failures.append(error)
             raise error
-        return real(conversation, sender)
+        return real(*args, **kwargs)
 
-    monkeypatch.setattr(conversations, "_participants_for_post", participants)
+    # The first database work of every post, on PostgreSQL and SQLite alike.
+    monkeypatch.setattr(conversations, "_post_in_one_statement", store)
     return failures
 
 
