@@ -404,7 +404,7 @@ def message_post(
         existing = _already_posted(sender, client_uuid, conversation)
         if existing is None:
             raise
-        return Posted(existing, False)
+        return _resent(existing, origin)
     except ChatError as refusal:
         # A message stored before the refusal (blocked since, rate limit reached by
         # resends) is still acknowledged as stored.
@@ -413,8 +413,20 @@ def message_post(
         existing = _already_posted(sender, client_uuid, conversation)
         if existing is None:
             raise
-        return Posted(existing, False)
+        return _resent(existing, origin)
     return Posted(message, True)
+
+
+def _resent(message: Message, origin: str | None) -> Posted:
+    """A message sent again: its first broadcast may have died with the worker that
+    stored it (between commit and publish), so it goes out again. Sockets and pages
+    that had it skip it by id (messaging.resync, chat.js)."""
+    if message.hidden_at is None:
+        sends = [(conversation_group(message.conversation_id),
+                             {"type": "chat.message", "origin": origin,
+                              "payload": message_payload(message)})]
+        transaction.on_commit(lambda: layer_send_many(sends))
+    return Posted(message, False)
 
 
 def _announce(conversation: Conversation, message: Message, places: list[_Place],

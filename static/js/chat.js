@@ -191,7 +191,10 @@
     var shown = log.querySelector('[data-id="' + id + '"]');
     if (shown && shown !== entry.li) entry.li.remove(); // already drawn (by a resume)
     else markStored(entry.li, id);
-    if (id > lastId) lastId = id;
+    // lastId stays where the messages received put it: an ack says nothing of the
+    // others' messages stored before this one, which may still be on their way (or lost
+    // with a socket); a resume from here asks for them, and for this one again
+    // (already drawn, so skipped).
     updateSeen();
     sendNext();
   }
@@ -263,7 +266,10 @@
   }
 
   function addMessage(message) {
-    if (log.querySelector('[data-id="' + message.id + '"]')) return; // already shown
+    if (log.querySelector('[data-id="' + message.id + '"]')) { // already shown
+      if (message.id > lastId) lastId = message.id;
+      return;
+    }
     var own = message.sender === me;
     if (message.client_id && pending[message.client_id]) {
       stored(message.client_id, message.id); // another device of mine, or a resume

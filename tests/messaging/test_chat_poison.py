@@ -10,6 +10,7 @@ import logging
 import uuid
 
 import pytest
+from asgiref.sync import sync_to_async
 from django.core.cache import cache
 from django.db import DatabaseError, OperationalError
 
@@ -270,3 +271,32 @@ def test_every_poison_but_the_deep_ones_is_valid_json():
     for frame, code in POISONS.values():
         if code != "bad_frame":
             json.loads(frame("x"))
+
+
+def test_a_resend_broadcasts_a_message_whose_first_broadcast_was_lost(pair, monkeypatch):  # noqa: F811
+    alice, bob, conversation = pair
+    client_id = str(uuid.uuid4())
+
+    async def scenario():
+        bob_socket = await connected(conversation, bob)
+        # Stored, then the worker died before publishing: nobody heard of it.
+        with monkeypatch.context() as patch:
+            patch.setattr(conversations, "layer_send_many", lambda sends: None)
+            await sync_to_async(conversations.message_post)(
+                conversation=conversation, sender=alice, body="lost?", client_id=client_id)
+        heard = []
+        while not await bob_socket.receive_nothing(timeout=0.3):
+            heard.append((await bob_socket.receive_json_from())["type"])
+        assert "message" not in heard
+        # Alice's page never got the ack and sends it again on a new socket.
+        alice_socket = await connected(conversation, alice)
+        await send_json(alice_socket, {"type": "message", "body": "lost?", "client_id": client_id})
+        ack = await receive_type(alice_socket, "ack")
+        received = await receive_type(bob_socket, "message")
+        await alice_socket.disconnect()
+        await bob_socket.disconnect()
+        return ack, received
+
+    ack, received = run(scenario)
+    assert ack["id"] == received["id"] == Message.objects.get().pk
+    assert received["body"] == "lost?"
