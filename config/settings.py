@@ -327,6 +327,9 @@ SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000")
 # The town the demo lives in and the map starts from when a member shared no location.
 DEFAULT_TOWN = env_str("DEFAULT_TOWN", "Annecy")
 LISTINGS_PAGE_SIZE = env_int("LISTINGS_PAGE_SIZE", 20)
+# The search page counts matches up to this many and then says "more than" (a count of
+# the whole catalogue on every request grew linearly with it).
+LISTINGS_COUNT_CAP = env_int("LISTINGS_COUNT_CAP", 1000)
 
 LOGGING = {
     "version": 1,

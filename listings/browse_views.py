@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
 from core.fragments import render_page_or_fragment
+from core.pagination import CappedPaginator
 from listings import selectors
 from listings.filters import KIND_TABS, NEAR_ME, ListingFilter
 from listings.models import Listing
@@ -30,7 +30,9 @@ def listing_list(request: HttpRequest) -> HttpResponse:
     listing_filter = ListingFilter(
         request.GET, queryset=Listing.objects.visible_to_public().for_cards(), request=request
     )
-    paginator = Paginator(listing_filter.qs, getattr(settings, "LISTINGS_PAGE_SIZE", 20))
+    # "1,000+ listings" rather than a count of the whole catalogue on every request.
+    paginator = CappedPaginator(listing_filter.qs, getattr(settings, "LISTINGS_PAGE_SIZE", 20),
+                                cap=settings.LISTINGS_COUNT_CAP)
     page = paginator.get_page(request.GET.get("page"))
     user = request.user
     context = {

@@ -584,3 +584,83 @@ def test_kind_tabs_keep_the_query_but_reset_the_page_and_terms(client, settings)
     assert f'href="{URL}?q=drill&amp;kind=item"' in body
     assert f'href="{URL}?q=drill" aria-current' not in body
     assert f'href="{URL}?q=drill&amp;kind=ride" aria-current="true"' in body
+
+
+# -- the capped count -------------------------------------------------------------------
+
+
+def _newest_first(count: int) -> None:
+    now = timezone.now()
+    for n in range(count):
+        ListingFactory(title=f"Lamp {n}", created_at=now - timedelta(hours=n))
+
+
+def test_the_count_stops_at_the_cap_and_says_so(client, settings):
+    settings.LISTINGS_PAGE_SIZE = 2
+    settings.LISTINGS_COUNT_CAP = 5
+    _newest_first(8)
+
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(URL)
+
+    body = response.content.decode()
+    assert "More than 5 listings" in body
+    assert "8 listings" not in body
+    # The count reads at most cap + 1 rows, whatever the catalogue holds.
+    counts = [q["sql"] for q in captured if "COUNT(" in q["sql"].upper()]
+    assert len(counts) == 1 and "LIMIT 6" in counts[0]
+    # Numbered links up to the cap (5 rows: 3 pages), then an ellipsis, and Next.
+    assert 'href="?page=3"' in body and 'href="?page=4"' not in body
+    assert body.count('<span aria-hidden="true">…</span>') == 1
+    assert 'rel="next" href="?page=2"' in body
+
+
+def test_the_count_is_exact_below_the_cap(client, settings):
+    settings.LISTINGS_PAGE_SIZE = 2
+    settings.LISTINGS_COUNT_CAP = 5
+    _newest_first(5)
+
+    body = client.get(URL).content.decode()
+
+    assert "5 listings" in body and "More than" not in body
+    assert '<span aria-hidden="true">…</span>' not in body
+
+
+def test_pages_past_the_cap_work_while_there_are_rows(client, settings):
+    settings.LISTINGS_PAGE_SIZE = 2
+    settings.LISTINGS_COUNT_CAP = 5
+    _newest_first(9)
+
+    fourth = client.get(URL, {"page": "4"})
+    last = client.get(URL, {"page": "5"})
+
+    assert titles(fourth) == ["Lamp 6", "Lamp 7"]
+    assert 'rel="next" href="?page=5"' in fourth.content.decode()
+    assert 'rel="prev" href="?page=3"' in fourth.content.decode()
+    assert titles(last) == ["Lamp 8"]
+    assert 'rel="next"' not in last.content.decode()
+    # Beyond the last row: the last numbered page, as Django's own paginator does.
+    assert titles(client.get(URL, {"page": "50"})) == ["Lamp 4", "Lamp 5"]
+    assert client.get(URL, {"page": "nope"}).status_code == 200
+
+
+def test_the_capped_count_is_translated(client, settings):
+    settings.LISTINGS_PAGE_SIZE = 2
+    settings.LISTINGS_COUNT_CAP = 3
+    _newest_first(4)
+
+    body = client.get(URL, headers={"Accept-Language": "fr"}).content.decode()
+
+    assert "Plus de 3 annonces" in body
+
+
+def test_the_cap_is_written_the_way_the_language_writes_numbers():
+    from django.utils import translation
+
+    from core.pagination import CappedPaginator
+
+    paginator = CappedPaginator(Listing.objects.all(), 20, cap=1000)
+    with translation.override("en"):
+        assert paginator.cap_label == "1,000"
+    with translation.override("fr"):
+        assert paginator.cap_label.replace("\u202f", " ").replace("\xa0", " ") == "1 000"
