@@ -7,6 +7,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
+from core.cache_headers import shared_cache_when_anonymous
 from core.fragments import render_page_or_fragment
 from core.pagination import CappedPaginator
 from listings import selectors
@@ -15,6 +16,7 @@ from listings.models import Listing
 
 
 @require_safe
+@shared_cache_when_anonymous
 def home(request: HttpRequest) -> HttpResponse:
     return render(request, "listings/home.html", {
         "sections": selectors.home_sections(),
@@ -24,6 +26,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 @require_safe
+@shared_cache_when_anonymous
 def listing_list(request: HttpRequest) -> HttpResponse:
     """Public listings, filtered by the querystring. An htmx request from the filter
     form gets only the results (the form stays as the visitor is typing in it)."""

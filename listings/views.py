@@ -16,9 +16,10 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from core import geo
+from core.cache_headers import shared_cache_when_anonymous
 from core.ratelimit import limit_posts
 from listings import services
 from listings.forms import ListingForm, PhotoForm
@@ -131,6 +132,8 @@ def listing_edit(request: HttpRequest, pk: int) -> HttpResponse:
     })
 
 
+@require_safe
+@shared_cache_when_anonymous
 def listing_detail(request: HttpRequest, pk: int) -> HttpResponse:
     listing = get_object_or_404(
         Listing.objects.for_cards().select_related("category__parent"), pk=pk
