@@ -172,6 +172,36 @@ def test_text_search_on_postgres_uses_the_gin_index(is_postgres):
     assert "listing_search_gin" in plan
 
 
+def test_the_planner_knows_where_rides_go_on_postgres(is_postgres, alice):
+    """Destinations are towns: latitude and longitude go together. Without the extended
+    statistics (migration 0008) the planner multiplies the two ranges' selectivities and
+    expects 1/64 of the rides to go to one of 8 towns instead of 1/8."""
+    if not is_postgres:
+        pytest.skip("extended statistics are a PostgreSQL feature")
+    template = RideFactory.build(owner=alice)
+    towns = [(46.20 + n * 0.5, 6.14 + n * 0.5) for n in range(8)]
+    rides = []
+    for n in range(800):
+        lat, lng = towns[n % 8]
+        ride = Listing(**{f.attname: getattr(template, f.attname)
+                          for f in Listing._meta.concrete_fields if not f.primary_key})
+        ride.destination_lat, ride.destination_lng = lat, lng
+        rides.append(ride)
+    Listing.objects.bulk_create(rides)
+    queryset = Listing.objects.filter(
+        destination_lat__gte=46.1, destination_lat__lte=46.3,
+        destination_lng__gte=6.0, destination_lng__lte=6.3,
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {Listing._meta.db_table}")
+        sql, params = queryset.query.sql_with_params()
+        cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
+        estimate = cursor.fetchone()[0][0]["Plan"]["Plan Rows"]
+
+    assert queryset.count() == 100
+    assert estimate >= 50
+
+
 # -- kind, terms, category --------------------------------------------------------------
 
 
