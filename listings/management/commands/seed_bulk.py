@@ -411,8 +411,10 @@ class Command(BaseCommand):
 
 
 def copy_listings(rows: list[Listing]) -> None:
-    """Write listings with COPY (PostgreSQL): about four times faster than a multi-row
-    INSERT here. Values go through each field's own conversion, as bulk_create does."""
+    """Write listings with COPY (PostgreSQL). Values go through each field's own
+    conversion, as bulk_create does. Side by side, 100,000 listings took 36 s instead of
+    46 s with bulk_create: most of what is left is drawing the rows in Python and
+    PostgreSQL updating the indexes (the text search's GIN index above all)."""
     fields = [f for f in Listing._meta.concrete_fields if not f.primary_key]
     columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
     table = connection.ops.quote_name(Listing._meta.db_table)
