@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_http_methods, require_POST, require_safe
+from django.views.decorators.http import require_http_methods, require_POST
 
 from core import geo
 from core.cache_headers import shared_cache_when_anonymous
@@ -132,7 +132,7 @@ def listing_edit(request: HttpRequest, pk: int) -> HttpResponse:
     })
 
 
-@require_safe
+# No require_safe: the exchanges views render this page again for a refused POST.
 @shared_cache_when_anonymous
 def listing_detail(request: HttpRequest, pk: int) -> HttpResponse:
     listing = get_object_or_404(
