@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint check messages clean
+.PHONY: run serve test lint check messages clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,13 @@ run: $(VENV)/.installed
 	@echo "  Stop with Ctrl+C."
 	@echo ""
 	DEBUG=$${DEBUG:-true} $(BIN)/daphne -b $(HOST) -p $(PORT) config.asgi:application
+
+# The production topology on this machine (deploy/serve.py): nginx on PORT (8080),
+# gunicorn for HTTP, two daphne workers for websockets, against DATABASE_URL and
+# REDIS_URL (both required). Ctrl+C stops everything.
+# (PORT from the command line or the environment, else 8080: `make run` keeps 8000.)
+serve: $(VENV)/.installed
+	$(BIN)/python deploy/serve.py --port $(if $(filter command line environment,$(origin PORT)),$(PORT),8080)
 
 test: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -72,6 +72,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: every later part (rate limits, allauth, logs) sees the real client's
+    # address, and a body over REQUEST_MAX_BYTES is refused before anything reads it.
+    "core.proxy.ProxyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "core.security.SecurityHeadersMiddleware",
     # Before the session and CSRF middleware: sees the cookies they set, and never lets a
@@ -99,7 +102,7 @@ MIDDLEWARE = [
 
 ROOT_URLCONF = "config.urls"
 ASGI_APPLICATION = "config.asgi.application"
-WSGI_APPLICATION = None
+WSGI_APPLICATION = "config.wsgi.application"
 
 TEMPLATES = [
     {
@@ -128,10 +131,28 @@ DATABASE_URL = env_str("DATABASE_URL", "")
 if DATABASE_URL:
     DATABASES = {
         "default": dj_database_url.parse(
-            DATABASE_URL, conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60),
+            DATABASE_URL, conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0),
             conn_health_checks=True,
         )
     }
+    if (DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+            and env_bool("DATABASE_POOL", True)):
+        # A bounded pool per process (psycopg_pool): under ASGI every request runs in a
+        # thread of its own, and a "persistent" connection per thread was never reused
+        # (one daphne worker held 97 connections, PostgreSQL refused the rest). A pooled
+        # connection goes back to the pool at the end of each request (Django closes
+        # it, which returns it), so CONN_MAX_AGE must be 0. A request that finds every
+        # connection busy waits up to DATABASE_POOL_TIMEOUT seconds, then fails: the
+        # database never sees more than DATABASE_POOL_MAX connections from a process.
+        # Size: max = the threads that run views in the process (docs/deploy.md).
+        DATABASES["default"]["CONN_MAX_AGE"] = 0
+        DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+            "min_size": env_int("DATABASE_POOL_MIN", 1),
+            "max_size": env_int("DATABASE_POOL_MAX", 4),
+            "timeout": env_int("DATABASE_POOL_TIMEOUT", 10),
+            # Connections above min_size opened for a burst close after a minute idle.
+            "max_idle": env_int("DATABASE_POOL_MAX_IDLE", 60),
+        }
 else:
     DATABASES = {
         "default": {
@@ -287,6 +308,7 @@ MEDIA_URL = env_str("MEDIA_URL", "/media/")
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "media")))
 # Serve uploads from this process unless a separate (cookie-less) domain serves them.
 SERVE_MEDIA = env_bool("SERVE_MEDIA", True)
+# An uploaded file above 2.5 MB streams to a temporary file instead of memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 DATA_UPLOAD_MAX_MEMORY_SIZE = 12 * 1024 * 1024
 
@@ -296,6 +318,11 @@ IMAGE_MAX_PIXELS = env_int("IMAGE_MAX_PIXELS", 40_000_000)
 # Bytes of listing photos (as stored, re-encoded) each member may keep.
 MEMBER_STORAGE_QUOTA_BYTES = env_int("MEMBER_STORAGE_QUOTA_BYTES", 200 * 1024 * 1024)
 LISTING_MAX_PHOTOS = 8
+# The largest request body accepted at all: one image at IMAGE_MAX_BYTES plus the form
+# around it. nginx refuses more (client_max_body_size, rendered from this value by
+# deploy/serve.py) and so does core.proxy.ProxyMiddleware for a request that reaches
+# Django another way; DATA_UPLOAD_MAX_MEMORY_SIZE only counts the non-file fields.
+REQUEST_MAX_BYTES = env_int("REQUEST_MAX_BYTES", IMAGE_MAX_BYTES + 2 * 1024 * 1024)
 
 # --- Payments (used from the exchanges issue on) ----------------------------------------
 STRIPE_SECRET_KEY = env_str("STRIPE_SECRET_KEY", "")
@@ -312,9 +339,12 @@ SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
 SECURE_HSTS_PRELOAD = SECURE_HSTS_SECONDS > 0
-SECURE_PROXY_SSL_HEADER = (
-    ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_PROXY", False) else None
-)
+BEHIND_PROXY = env_bool("BEHIND_PROXY", False)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if BEHIND_PROXY else None
+# Peers whose X-Forwarded-For is believed (core/proxy.py): the reverse proxy's own
+# addresses, loopback when nginx runs on the same machine. Anyone else's header is
+# ignored, so a client cannot pick the address its per-IP rate limits count against.
+TRUSTED_PROXIES = env_list("TRUSTED_PROXIES", "127.0.0.1,::1" if BEHIND_PROXY else "")
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"

@@ -10,6 +10,7 @@ from listings import browse_views
 urlpatterns = [
     path("", browse_views.home, name="home"),
     path("healthz", core_views.healthz, name="healthz"),
+    path("healthz/live", core_views.healthz_live, name="healthz-live"),
     path("offline/", core_views.offline, name="offline"),
     path("sw.js", core_views.service_worker, name="service-worker"),
     path("manifest.webmanifest", core_views.manifest, name="manifest"),

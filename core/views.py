@@ -11,8 +11,18 @@ from core.health import health_report
 
 @never_cache
 @require_GET
+def healthz_live(request: HttpRequest) -> JsonResponse:
+    """Liveness: the process answers. Touches neither the database nor the channel
+    layer, so a database outage never gets every worker restarted."""
+    return JsonResponse({"status": "ok"})
+
+
+@never_cache
+@require_GET
 def healthz(request: HttpRequest) -> JsonResponse:
-    """200 when every part answers; 503 naming the part that does not."""
+    """Readiness: 200 when every part answers; 503 naming the part that does not. The
+    database probe has a connection of its own (core.health), so it answers while
+    the pool is busy."""
     report = health_report()
     status = 200 if all(value == "ok" for value in report.values()) else 503
     return JsonResponse(report, status=status)

@@ -20,8 +20,17 @@ Browser → server:
                                             order, then {"type": "resumed", "last_id"}
 Server → browser, besides: {"type": "message", "id", "conversation", "sender",
 "sender_name", "body", "created_at", "client_id"}, the member's {"type": "counts", ...}
-and {"type": "error", "code", "message"} (codes: rate_limited, invalid, blocked,
-forbidden, unknown_type, bad_json, bad_frame, too_large); the socket stays open.
+and {"type": "error", "code", "message"}, with the message's "client_id" when it answers
+one. Every frame gets an answer and one bad frame costs that frame only: the socket
+stays open and the next frame works. Error codes:
+  invalid, blocked, forbidden   the message is refused as it is: don't resend it
+  rate_limited                  resend it in a few seconds
+  unavailable                   not stored (the database failed): resend it
+  unknown_type, bad_json, bad_frame, too_large, server_error   the frame is refused
+Close codes (never 1011, which daphne cannot send: messaging.sockets):
+  4001  signed out on this browser: don't reconnect
+  4003  not, or no longer, a participant (or blocked): don't reconnect
+  4500  this socket cannot go on: reconnect, resume from the last id, resend pending
 """
 
 from __future__ import annotations
@@ -31,12 +40,19 @@ import logging
 import time
 from typing import Any
 
+from django.db import InterfaceError, OperationalError
 from django.utils.translation import gettext as _
 
 from messaging import conversations
 from messaging.conversations import ChatError
 from messaging.models import Conversation
-from messaging.sockets import CLOSE_UNAUTHORISED, MemberSocket, socket_db
+from messaging.sockets import (
+    CLOSE_SERVER_ERROR,
+    CLOSE_UNAUTHORISED,
+    MemberSocket,
+    describe_error,
+    socket_db,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +61,10 @@ TYPING_EVERY = 2.0
 # Messages a socket may have waiting to be stored; beyond that it stops reading frames
 # until the oldest is stored (backpressure instead of an unbounded queue).
 PENDING_POSTS = 20
+# Seconds between tries of a store that lost its database connection.
+STORE_RETRY_DELAYS = (0.2, 1.0, 2.0)
+# Conversation ids are PostgreSQL bigints: a larger one in the path names nothing.
+MAX_ID = 2**63 - 1
 
 
 def _int_at_least_zero(value: Any) -> int | None:
@@ -63,6 +83,8 @@ class ChatConsumer(MemberSocket):
 
     async def may_connect(self, user: Any) -> bool:
         self.conversation_id = int(self.scope["url_route"]["kwargs"]["conversation_id"])
+        if self.conversation_id > MAX_ID:
+            return False
         conversation = await socket_db(conversations.connectable_conversation)(
             self.conversation_id, user
         )
@@ -109,23 +131,53 @@ class ChatConsumer(MemberSocket):
 
     async def _post_in_order(self) -> None:
         assert self._posts is not None
-        while True:
-            content = await self._posts.get()
-            client_id = content.get("client_id")
+        try:
+            while True:
+                content = await self._posts.get()
+                await self._answer_post(content)
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:
+            # The answering side of this socket is gone (a send failed): close it with
+            # a code the page reconnects on, rather than leave it open and deaf.
+            logger.error("conversation %s: socket closed: %s", self.conversation_id,
+                         describe_error(error))
+            self._posts = None
+            await self.close(code=CLOSE_SERVER_ERROR)
+
+    async def _answer_post(self, content: dict) -> None:
+        """Store one message and answer it: an ack, or an error frame naming it."""
+        client_id = content.get("client_id")
+        try:
+            posted = await self._store(content.get("body"), client_id)
+        except ChatError as error:
+            await self.send_error(error.code or "invalid", " ".join(error.messages),
+                                  client_id=client_id)
+            return
+        except Exception as error:
+            logger.error("conversation %s: message not stored: %s", self.conversation_id,
+                         describe_error(error))
+            await self.send_error("unavailable",
+                                  _("This message could not be sent yet. Sending it again…"),
+                                  client_id=client_id)
+            return
+        await self.send_json({"type": "ack", "client_id": client_id, "id": posted.message.pk})
+
+    async def _store(self, body: Any, client_id: Any) -> conversations.Posted:
+        # A lost database connection (PostgreSQL restarted) fails the first store on
+        # it; the thread closes it and the next try opens a fresh one. Retried only with
+        # a client_id: if the first try did commit, the retry finds it instead of
+        # storing it twice. Meanwhile later messages wait: order is kept.
+        for delay in (*STORE_RETRY_DELAYS, None):
             try:
-                posted = await socket_db(self._post)(content.get("body"), client_id)
-            except ChatError as error:
-                await self.send_error(error.code or "invalid", " ".join(error.messages),
-                                      client_id=client_id)
-                continue
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                logger.exception("message on conversation %s not stored", self.conversation_id)
-                await self.close(code=1011)
-                return
-            await self.send_json({"type": "ack", "client_id": client_id,
-                                  "id": posted.message.pk})
+                return await socket_db(self._post)(body, client_id)
+            except (OperationalError, InterfaceError) as error:
+                if delay is None or not client_id:
+                    raise
+                logger.warning("conversation %s: store failed, retrying: %s",
+                               self.conversation_id, describe_error(error))
+                await asyncio.sleep(delay)
+        raise AssertionError("unreachable")
 
     def _post(self, body: Any, client_id: Any) -> conversations.Posted:
         # message_post reads the sender's standing and the blocks again, in the same
@@ -162,7 +214,14 @@ class ChatConsumer(MemberSocket):
         if last_id is None:
             await self.send_error("invalid", _("last_id must be a whole number."))
             return
-        missed = await socket_db(self._missed)(last_id)
+        try:
+            missed = await socket_db(self._missed)(last_id)
+        except Exception as error:
+            # A page that asked what it missed must get it: a new socket asks again.
+            logger.error("conversation %s: resume failed: %s", self.conversation_id,
+                         describe_error(error))
+            await self.close(code=CLOSE_SERVER_ERROR)
+            return
         for payload in missed:
             await self.send_json(payload)
         await self.send_json({"type": "resumed", "last_id": missed[-1]["id"] if missed else last_id})

@@ -15,13 +15,15 @@ from __future__ import annotations
 
 import logging
 import uuid
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any
 
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet, Value
+from django.db.transaction import TransactionManagementError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -256,6 +258,9 @@ def clean_body(body: Any) -> str:
         raise ChatError(_("Write a message."), code="invalid")
     # NUL is no text anyone types, and PostgreSQL refuses it in text columns.
     body = body.replace("\x00", "").strip()
+    if not _is_unicode_text(body):
+        raise ChatError(_("This message contains characters that can't be sent."),
+                        code="invalid")
     if not body:
         raise ChatError(_("Write a message."), code="invalid")
     if len(body) > MESSAGE_MAX_LENGTH:
@@ -265,6 +270,16 @@ def clean_body(body: Any) -> str:
             code="invalid",
         )
     return body
+
+
+def _is_unicode_text(text: str) -> bool:
+    """False for a lone surrogate ("\\ud800" in JSON decodes to one): no character,
+    unstorable in UTF-8, and PostgreSQL refuses the whole statement."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _take_rate_slot(member_id: int) -> bool:
@@ -350,6 +365,20 @@ def message_post(
         if not member_may_chat(sender):
             raise ChatError(_("You can't send messages in this conversation."), code="forbidden")
         text = clean_body(body)
+        # Counted before any transaction: a burst is refused without one lock taken.
+        if not _take_rate_slot(sender.pk):
+            raise ChatError(
+                _("You are sending messages too fast. Wait a few seconds and try again."),
+                code="rate_limited",
+            )
+        fast = _post_in_one_statement(conversation, sender, text, client_uuid,
+                                      attached_listing)
+        if fast is not None:
+            message, places = fast
+            _announce(conversation, message, places, origin)
+            return Posted(message, True)
+        # Refused, a resend, or SQLite: the same rules in Python, with the member's
+        # reason when refused.
         with transaction.atomic():
             places = _participants_for_post(conversation, sender)
             mine = next((p for p in places if p.member_id == sender.pk), None)
@@ -367,35 +396,8 @@ def message_post(
                 raise ChatError(posting_refusal(conversation, sender)
                                 or _("You can't send messages in this conversation."),
                                 code="blocked")
-            if not _take_rate_slot(sender.pk):
-                raise ChatError(
-                    _("You are sending messages too fast. Wait a few seconds and try again."),
-                    code="rate_limited",
-                )
-            message = Message.objects.create(
-                conversation=conversation, sender=sender, body=text,
-                client_id=client_uuid, attached_listing=attached_listing,
-            )
-            Conversation.objects.filter(pk=conversation.pk).update(
-                last_message_at=message.created_at
-            )
-            Participant.objects.filter(
-                pk=mine.pk, last_read_message_id__lt=message.pk,
-            ).update(last_read_message_id=message.pk)
-            # The name as it is now, not as it was when the socket connected.
-            message.sender = mine.member
-            # After commit, in one go: the message to the conversation's sockets, and
-            # the news to every page of its participants.
-            sends = [(conversation_group(conversation.pk),
-                      {"type": "chat.message", "origin": origin,
-                       "payload": message_payload(message)}),
-                     *_activity_sends(conversation.pk, [place.member_id for place in places])]
-            transaction.on_commit(lambda: layer_send_many(sends))
-            for place in others:
-                # Someone who already had an unread message here counts this
-                # conversation already: their figures do not move.
-                if not place.had_unread:
-                    counts.push_counts(place.member_id)
+            message = _write_message(conversation, mine, text, client_uuid, attached_listing)
+            _announce(conversation, message, places, origin)
     except IntegrityError:
         # The client_id was used before (a resend after a network blip, or the same
         # message racing in from a second connection): the stored message answers.
@@ -413,6 +415,159 @@ def message_post(
             raise
         return Posted(existing, False)
     return Posted(message, True)
+
+
+def _announce(conversation: Conversation, message: Message, places: list[_Place],
+              origin: str | None) -> None:
+    """After commit, in one go: the message to the conversation's sockets and the news
+    to every page of its participants; new counts to those whose figures move."""
+    sends = [(conversation_group(conversation.pk),
+              {"type": "chat.message", "origin": origin, "payload": message_payload(message)}),
+             *_activity_sends(conversation.pk, [place.member_id for place in places])]
+    transaction.on_commit(lambda: layer_send_many(sends))
+    for place in places:
+        # Someone who already had an unread message here counts this conversation
+        # already: their figures do not move.
+        if place.member_id != message.sender_id and not place.had_unread:
+            counts.push_counts(place.member_id)
+
+
+# PostgreSQL: a message stored in one statement, so one round trip and no BEGIN/COMMIT.
+# `places` is _participants_for_post's query (participants locked in id order, with
+# had_unread and blocked); `mine` keeps the sender's place only when the rules pass: the
+# sender may act (active, not banned, not suspended) and, in a one-to-one conversation,
+# exactly one other participant, active, with no block either way. These are the rules
+# of the Python path below, never looser: when they fail, or the client_id was used
+# before (ON CONFLICT), nothing is written and no row comes back, and the Python path
+# answers with the member's reason or the stored message.
+# The columns _POST_TAIL writes: every column of a message but its id (a test checks).
+POST_COLUMNS = ("conversation_id", "sender_id", "body", "client_id", "created_at",
+                "attached_listing_id", "hidden_at", "erased_at")
+_POST_TAIL = """,
+mine AS MATERIALIZED (
+    SELECT pk FROM places
+    WHERE member_id = %s AND member__is_active AND member__banned_at IS NULL
+      AND (member__suspended_until IS NULL OR member__suspended_until <= %s)
+      AND (NOT %s OR (
+          (SELECT count(*) FROM places WHERE member_id <> %s) = 1
+          AND NOT EXISTS (SELECT 1 FROM places WHERE member_id <> %s
+                          AND (NOT member__is_active OR blocked))))
+),
+message AS (
+    INSERT INTO {message} ({columns})
+    SELECT %s, %s, %s, %s, %s, %s, NULL, NULL FROM mine
+    ON CONFLICT DO NOTHING
+    RETURNING id
+),
+moved AS (
+    UPDATE {conversation} SET last_message_at = %s
+    WHERE id = %s AND EXISTS (SELECT 1 FROM message)
+),
+marked AS (
+    UPDATE {participant} p SET last_read_message_id = message.id
+    FROM message, mine
+    WHERE p.id = mine.pk AND p.last_read_message_id < message.id
+)
+SELECT message.id, places.pk, places.member_id, places.member__display_name,
+       places.had_unread
+FROM message, places
+""".format_map({"message": Message._meta.db_table, "conversation": Conversation._meta.db_table,
+                 "participant": Participant._meta.db_table, "columns": ", ".join(POST_COLUMNS)})
+
+
+_WRITE_SQL = [
+    sql.format_map({"message": Message._meta.db_table, "columns": ", ".join(POST_COLUMNS),
+                    "conversation": Conversation._meta.db_table,
+                    "participant": Participant._meta.db_table,
+                    "values": ", ".join(["%s"] * len(POST_COLUMNS))})
+    for sql in (
+        "INSERT INTO {message} ({columns}) VALUES ({values}) RETURNING id",
+        "UPDATE {conversation} SET last_message_at = %s WHERE id = %s",
+        "UPDATE {participant} SET last_read_message_id = %s"
+        " WHERE id = %s AND last_read_message_id < %s",
+    )
+]
+
+
+def _db_value(model: type, field: str, value: Any) -> Any:
+    # As the ORM would write it (SQLite keeps UUIDs as hex and datetimes as text).
+    return model._meta.get_field(field).get_db_prep_save(value, connection)
+
+
+def _write_message(conversation: Conversation, mine: _Place, text: str,
+                   client_uuid: uuid.UUID | None, attached_listing: Listing | None) -> Message:
+    """Insert the message, move the conversation's activity time and the sender's read
+    mark: the three writes of a post, inside the caller's transaction, as plain
+    statements (through the ORM they cost several times the statements themselves)."""
+    now = timezone.now()
+    insert, move, mark = _WRITE_SQL
+    with connection.cursor() as cursor:
+        cursor.execute(insert, [
+            conversation.pk, mine.member_id, text, _db_value(Message, "client_id", client_uuid),
+            _db_value(Message, "created_at", now),
+            attached_listing.pk if attached_listing is not None else None, None, None,
+        ])
+        message_id = cursor.fetchone()[0]
+        cursor.execute(move, [_db_value(Conversation, "last_message_at", now), conversation.pk])
+        cursor.execute(mark, [message_id, mine.pk, message_id])
+    message = Message(pk=message_id, conversation=conversation, body=text,
+                      client_id=client_uuid, created_at=now, attached_listing=attached_listing)
+    # The name as it is now, not as it was when the socket connected.
+    message.sender = mine.member
+    message._state.adding = False
+    message._state.db = connection.alias
+    return message
+
+
+def _places_sql(conversation: Conversation, sender: Member) -> tuple[str, list[Any]]:
+    if conversation.is_one_to_one:
+        compiled, values = _places_one_to_one, {"conversation": conversation.pk,
+                                                "sender": sender.pk}
+    else:
+        compiled, values = _places_group, {"conversation": conversation.pk}
+    try:
+        return compiled.sql(**values)
+    except TransactionManagementError:
+        # The first time on this connection: compiling FOR UPDATE wants a
+        # transaction, though nothing runs.
+        with transaction.atomic():
+            return compiled.sql(**values)
+
+
+def _post_in_one_statement(conversation: Conversation, sender: Member, text: str,
+                           client_uuid: uuid.UUID | None, attached_listing: Listing | None,
+                           ) -> tuple[Message, list[_Place]] | None:
+    """The message stored by _POST_TAIL and the participants as they were, or None
+    when it stored nothing (or the database is not PostgreSQL)."""
+    if connection.vendor != "postgresql":
+        return None
+    now = timezone.now()
+    places_sql, params = _places_sql(conversation, sender)
+    params += [sender.pk, now, conversation.is_one_to_one, sender.pk, sender.pk,
+               conversation.pk, sender.pk, text, client_uuid, now,
+               attached_listing.pk if attached_listing is not None else None,
+               now, conversation.pk]
+    sql = "WITH places AS MATERIALIZED (" + places_sql + ")" + _POST_TAIL
+    # Inside a caller's transaction, a savepoint keeps a failed statement from breaking it.
+    guard = transaction.atomic() if connection.in_atomic_block else nullcontext()
+    with guard, connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    if not rows:
+        return None
+    places = [
+        _Place(pk=place_pk, member=Member(pk=member_id, display_name=display_name),
+               had_unread=bool(had_unread), blocked=False)
+        for _id, place_pk, member_id, display_name, had_unread in rows
+    ]
+    message = Message(pk=rows[0][0], conversation=conversation, body=text,
+                      client_id=client_uuid, created_at=now,
+                      attached_listing=attached_listing)
+    # The name as it is now, not as it was when the socket connected.
+    message.sender = next(place.member for place in places if place.member_id == sender.pk)
+    message._state.adding = False
+    message._state.db = connection.alias
+    return message, places
 
 
 @dataclass

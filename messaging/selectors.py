@@ -32,15 +32,23 @@ class CompiledValues:
         # whose converters this keeps.
         self._compiled: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
-    def rows(self, using: str = DEFAULT_DB_ALIAS, **values: int) -> list[list[Any]]:
+    def sql(self, using: str = DEFAULT_DB_ALIAS, **values: int) -> tuple[str, list[Any]]:
+        """The compiled SQL and its parameters for these values (to run it inside a
+        larger statement; rows come back unconverted there)."""
         connection = connections[using]
         compiled = self._compiled.get(connection)
         if compiled is None:
             compiled = self._compiled[connection] = self._compile(using, sorted(values))
-        sql, params, slots, compiler, converters = compiled
+        sql, params, slots, _compiler, _converters = compiled
         params = list(params)
         for index, name in slots:
             params[index] = values[name]
+        return sql, params
+
+    def rows(self, using: str = DEFAULT_DB_ALIAS, **values: int) -> list[list[Any]]:
+        connection = connections[using]
+        sql, params = self.sql(using, **values)
+        _sql, _params, _slots, compiler, converters = self._compiled[connection]
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             rows = cursor.fetchall()

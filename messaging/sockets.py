@@ -13,6 +13,7 @@ import collections
 import json
 import logging
 import queue
+import re
 import threading
 import time
 import weakref
@@ -37,8 +38,14 @@ logger = logging.getLogger(__name__)
 # most 4,000 characters, so 16 KB leaves room for JSON escapes and metadata.
 MAX_FRAME_BYTES = 16 * 1024
 
-# Close codes (4000–4999 are the application's own).
+# Close codes. A websocket close code is 1000 or 3000–4999 (daphne's library raises on
+# any other, 1011 included, and the socket then stays open with nothing behind it), so
+# every close here uses the application's own range:
+# 4001 signed out elsewhere (messaging.live.CLOSE_SIGNED_OUT): do not reconnect;
+# 4003 not (or no longer) allowed: do not reconnect;
+# 4500 the server could not go on with this socket: reconnect, resume, resend.
 CLOSE_UNAUTHORISED = 4003
+CLOSE_SERVER_ERROR = 4500
 
 
 def member_may_connect(user: Any) -> bool:
@@ -137,6 +144,11 @@ def _tidy_connections() -> None:
         if conn.connection is None:
             continue
         if conn.in_atomic_block or conn.get_autocommit() != conn.settings_dict["AUTOCOMMIT"]:
+            conn.close()
+        elif conn.settings_dict["OPTIONS"].get("pool"):
+            # Pooled (PostgreSQL): closing hands the connection back to the pool, so a
+            # socket thread never keeps one of the process's bounded few between
+            # messages; taking it again costs no reconnection.
             conn.close()
         elif conn.errors_occurred:
             if conn.is_usable():
@@ -265,6 +277,46 @@ async def _send_outboxes(boxes: dict[str, collections.deque], groups: list[str])
             boxes.pop(group, None)
 
 
+def describe_error(error: BaseException) -> str:
+    """One line for the log: the exception's type and its first line."""
+    text = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {text[0][:200]}" if text else type(error).__name__
+
+
+# No frame of this protocol nests deeper than this: {"type": ..., "body": "..."}.
+MAX_FRAME_DEPTH = 8
+# A bracket, or a whole string (to its end if unterminated: every match succeeds, so the
+# scan stays linear whatever the text).
+_BRACKETS = re.compile(r'[\[\]{}]|"(?:[^"\\]++|\\.)*+"?')
+
+
+def _too_deep(text: str) -> bool:
+    """Whether the JSON text opens more than MAX_FRAME_DEPTH arrays or objects inside
+    each other. Checked before parsing: the parser recurses once per level, and 1,500
+    levels cost it a RecursionError after most of a second's work. Strings are skipped
+    whole, so brackets typed in a message don't count."""
+    if text.count("[") + text.count("{") <= MAX_FRAME_DEPTH:
+        return False
+    depth = 0
+    for match in _BRACKETS.finditer(text):
+        token = match.group()
+        if token in "[{":
+            depth += 1
+            if depth > MAX_FRAME_DEPTH:
+                return True
+        elif token in "]}":
+            depth -= 1
+    return False
+
+
+class RefusedSocket(AsyncJsonWebsocketConsumer):
+    """Any /ws/ path no consumer serves: the handshake is refused (HTTP 403), quietly,
+    instead of the router's "No route found" traceback and a 500."""
+
+    async def connect(self) -> None:
+        await self.close(code=CLOSE_UNAUTHORISED)
+
+
 class MemberSocket(AsyncJsonWebsocketConsumer):
     """A socket of one signed-in member, in their member and session groups."""
 
@@ -273,6 +325,16 @@ class MemberSocket(AsyncJsonWebsocketConsumer):
 
     async def connect(self) -> None:
         self.groups_joined = []
+        try:
+            await self._connect()
+        except Exception as error:
+            # Before the accept a close refuses the handshake (403), after it the page
+            # reconnects; either way one line in the log, not a traceback per attempt.
+            logger.error("%s: socket not opened: %s", self.scope.get("path"),
+                         describe_error(error))
+            await self.close(code=CLOSE_SERVER_ERROR)
+
+    async def _connect(self) -> None:
         user = self.scope.get("user")
         if not member_may_connect(user):
             await self.close(code=CLOSE_UNAUTHORISED)
@@ -297,8 +359,22 @@ class MemberSocket(AsyncJsonWebsocketConsumer):
         # connections around each call themselves.
         handler = getattr(self, get_handler_name(message), None)
         if handler is None:
-            raise ValueError(f"No handler for message type {message['type']}")
-        await handler(message)
+            logger.warning("%s: no handler for %r", type(self).__name__, message.get("type"))
+            return
+        if message["type"] in {"websocket.connect", "websocket.disconnect"}:
+            await handler(message)
+            return
+        try:
+            await handler(message)
+        except Exception as error:
+            # One frame or event that fails costs that frame only: the socket goes on
+            # (an exception here would reach daphne, which closes with 1011 and
+            # leaves the sending side dead).
+            logger.error("%s: %s failed: %s", type(self).__name__, message["type"],
+                         describe_error(error))
+            if message["type"] == "websocket.receive":
+                await self.send_error("server_error",
+                                      _("Something went wrong. Try again in a moment."))
 
     async def may_connect(self, user: Any) -> bool:
         """Subclasses check what else the socket needs (e.g. being a participant)."""
@@ -325,9 +401,12 @@ class MemberSocket(AsyncJsonWebsocketConsumer):
         if len(text.encode()) > MAX_FRAME_BYTES:
             await self.send_error("too_large", _("This message is too large."))
             return
+        if _too_deep(text):
+            await self.send_error("bad_frame", _("A frame is a JSON object with a type."))
+            return
         try:
             content = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):
             await self.send_error("bad_json", _("This frame is not valid JSON."))
             return
         if not isinstance(content, dict) or not isinstance(content.get("type"), str):

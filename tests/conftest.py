@@ -9,6 +9,9 @@ from tests.factories import PASSWORD, MemberFactory
 # The fake Stripe server and its fixtures (fake_stripe, stripe_client).
 pytest_plugins = ["tests.fake_stripe.conftest_plugin"]
 
+# Connections the test process's pool may hold (see django_db_setup below).
+TEST_POOL_MAX = 32
+
 # Playwright's sync API runs an event loop in the test thread; Django must still allow
 # the ORM calls the tests make there (ARCHITECTURE.md, browser tests).
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -18,7 +21,19 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 def django_db_setup(django_db_setup, django_db_blocker):
     """pytest-django's, ending the test database's other connections before it drops
     the database: those of the socket database threads, of the browser tests' server
-    and of Channels' executor threads, each held by a thread this one cannot close."""
+    and of Channels' executor threads, each held by a thread this one cannot close.
+
+    With PostgreSQL's pool (config/settings.py), the test process gets a larger one:
+    its race tests run up to a dozen threads that each keep a connection for their
+    whole work, like a dozen web workers, where a worker process has only a few."""
+    from django.db import connection as default_connection
+
+    pool = default_connection.settings_dict["OPTIONS"].get("pool")
+    if pool:
+        pool["max_size"] = max(pool.get("max_size", 4), TEST_POOL_MAX)
+        with django_db_blocker.unblock():
+            default_connection.close()
+            default_connection.close_pool()  # rebuilt with the size above when next used
     yield
     from django.db import connection
 

@@ -4,7 +4,15 @@
    Markup: #chat[data-live][data-ws-path][data-member][data-last-id][data-others-read]
    [data-time-zone]
    with [data-chat-log], [data-chat-form], [data-chat-status], [data-chat-typing].
-   User text is only ever set with textContent: never parsed as HTML. */
+   User text is only ever set with textContent: never parsed as HTML.
+
+   No message is lost: what the member sends stays "pending" (kept in localStorage, so a
+   reload or a closed tab keeps it too) until the server acknowledges it by client_id.
+   Pending messages go out one at a time, in order; an ack that does not come within
+   ACK_TIMEOUT_MS means the socket is dead even if it looks open: it is closed, a new
+   one resumes from the last id this page has and sends the pending ones again (same
+   client_id: the server stores each once). Past twice that, the message reads "Not
+   sent" with a Retry button; it is still sent by itself as soon as a socket opens. */
 (function () {
   "use strict";
 
@@ -27,7 +35,18 @@
   var typingTimer = null;
   var lastTypingSent = 0;
   var stopped = false;
-  var pending = {}; // client_id -> <li> shown before the server stored it
+  var everOpen = false;
+  var ACK_TIMEOUT_MS = 5000;
+  var RETRY_LATER_MS = 4000;
+  // client_id -> {clientId, body, li, since, failed}: shown, not yet stored. `queue`
+  // keeps their order; `inFlight` is the one sent and waiting for its ack.
+  var pending = {};
+  var queue = [];
+  var inFlight = null;
+  var retryLaterTimer = null;
+  // Per member and conversation: another member signing in on this browser never sends
+  // what the first one typed.
+  var storageKey = "partage.chat.pending." + me + "." + root.dataset.wsPath;
 
   function wsUrl() {
     var scheme = window.location.protocol === "https:" ? "wss:" : "ws:";
@@ -98,22 +117,160 @@
 
   function markStored(li, id) {
     li.dataset.id = String(id);
-    li.classList.remove("chat-msg-pending");
+    li.classList.remove("chat-msg-pending", "chat-msg-failed");
     var note = li.querySelector(".chat-pending-note");
     if (note) note.remove();
+  }
+
+  // --- Pending messages ----------------------------------------------------------------
+
+  function save() {
+    try {
+      var kept = queue.map(function (id) { return { client_id: id, body: pending[id].body }; });
+      if (kept.length) localStorage.setItem(storageKey, JSON.stringify(kept));
+      else localStorage.removeItem(storageKey);
+    } catch (e) { /* private mode or full: the page still holds them */ }
+  }
+
+  function showNote(entry) {
+    var note = entry.li.querySelector(".chat-pending-note");
+    if (!note) {
+      note = document.createElement("span");
+      note.className = "chat-pending-note small muted";
+      entry.li.appendChild(note);
+    }
+    note.textContent = "";
+    entry.li.classList.toggle("chat-msg-failed", entry.failed);
+    if (!entry.failed) { note.textContent = texts.textSending; return; }
+    note.appendChild(document.createTextNode(texts.textNotSent + " "));
+    var retry = document.createElement("button");
+    retry.type = "button";
+    retry.className = "link-button chat-retry";
+    retry.textContent = texts.textRetry;
+    retry.addEventListener("click", function () { retryNow(entry); });
+    note.appendChild(retry);
+  }
+
+  function addPending(clientId, body) {
+    var li = buildItem({ body: body, sender_name: texts.textMe }, true);
+    li.classList.add("chat-msg-pending");
+    li.dataset.body = body;
+    li.dataset.clientId = clientId;
+    var empty = log.querySelector("[data-chat-empty]");
+    if (empty) empty.remove();
+    log.appendChild(li);
+    var entry = { clientId: clientId, body: body, li: li, since: Date.now(), failed: false };
+    pending[clientId] = entry;
+    queue.push(clientId);
+    showNote(entry);
+    save();
+    return entry;
+  }
+
+  function forget(clientId) {
+    delete pending[clientId];
+    queue = queue.filter(function (id) { return id !== clientId; });
+    if (inFlight && inFlight.clientId === clientId) inFlight = null;
+    save();
+  }
+
+  // The next pending message goes out once the one before it is stored: one at a time,
+  // so a message that has to be sent again never lands after the ones typed later.
+  function sendNext() {
+    if (!open || inFlight || retryLaterTimer || !queue.length) return;
+    var entry = pending[queue[0]];
+    inFlight = entry;
+    entry.sentAt = Date.now();
+    send({ type: "message", body: entry.body, client_id: entry.clientId });
+  }
+
+  function stored(clientId, id) {
+    var entry = pending[clientId];
+    if (!entry) return;
+    forget(clientId);
+    var shown = log.querySelector('[data-id="' + id + '"]');
+    if (shown && shown !== entry.li) entry.li.remove(); // already drawn (by a resume)
+    else markStored(entry.li, id);
+    if (id > lastId) lastId = id;
+    updateSeen();
+    sendNext();
+  }
+
+  function refused(clientId, message) {
+    var entry = pending[clientId];
+    if (!entry) return;
+    forget(clientId);
+    entry.li.remove();
+    // Give the text back so nothing typed is lost.
+    if (form && !form.elements.body.value) form.elements.body.value = entry.body;
+    setStatus(message);
+    sendNext();
+  }
+
+  function sendLater(clientId, message) {
+    // Not stored this time (too fast, or the server's database was away): the same
+    // message again in a few seconds, the ones behind it still waiting.
+    if (inFlight && inFlight.clientId === clientId) inFlight = null;
+    if (message) setStatus(message);
+    window.clearTimeout(retryLaterTimer);
+    retryLaterTimer = window.setTimeout(function () {
+      retryLaterTimer = null;
+      sendNext();
+    }, RETRY_LATER_MS);
+  }
+
+  function retryNow(entry) {
+    entry.failed = false;
+    entry.since = Date.now();
+    showNote(entry);
+    window.clearTimeout(retryLaterTimer);
+    retryLaterTimer = null;
+    // A message that failed has waited on this socket already: a fresh one resumes
+    // and sends what is pending (the server stores each client_id once).
+    if (open) abandon(); else reconnectNow();
+  }
+
+  // Once a second: a dead-looking socket is replaced, and what waits too long says so.
+  function watchPending() {
+    var now = Date.now();
+    if (open && inFlight && now - inFlight.sentAt > ACK_TIMEOUT_MS) {
+      // Open, but nothing comes back: the connection is gone without a close (a
+      // phone changing networks, a proxy or a server that died). A close handshake
+      // on a dead connection can take a minute: this socket is left to it and a new
+      // one is opened now.
+      abandon();
+    }
+    queue.forEach(function (id) {
+      var entry = pending[id];
+      if (!entry.failed && now - entry.since > 2 * ACK_TIMEOUT_MS) {
+        entry.failed = true;
+        showNote(entry);
+      }
+    });
+  }
+
+  function restorePending() {
+    var kept;
+    try { kept = JSON.parse(localStorage.getItem(storageKey) || "[]"); } catch (e) { kept = []; }
+    if (!Array.isArray(kept)) return;
+    kept.forEach(function (item) {
+      if (!item || typeof item.body !== "string" || !/^[0-9a-f-]{36}$/i.test(item.client_id)) return;
+      // Stored before the page was left: the history drawn by the server has it.
+      if (log.querySelector('[data-client-id="' + item.client_id + '"]')) return;
+      addPending(item.client_id, item.body);
+    });
+    save();
   }
 
   function addMessage(message) {
     if (log.querySelector('[data-id="' + message.id + '"]')) return; // already shown
     var own = message.sender === me;
-    var li = message.client_id && pending[message.client_id];
-    if (li) {
-      delete pending[message.client_id];
-      markStored(li, message.id);
+    if (message.client_id && pending[message.client_id]) {
+      stored(message.client_id, message.id); // another device of mine, or a resume
     } else {
       var empty = log.querySelector("[data-chat-empty]");
       if (empty) empty.remove();
-      li = buildItem(message, own);
+      var li = buildItem(message, own);
       li.dataset.id = String(message.id);
       log.appendChild(li);
     }
@@ -153,32 +310,27 @@
 
   function connect() {
     reconnectTimer = null;
-    socket = new WebSocket(wsUrl());
-    socket.addEventListener("open", function () {
+    if (socket && socket.readyState < 2) return; // one socket at a time
+    var current = new WebSocket(wsUrl());
+    socket = current;
+    current.addEventListener("open", function () {
       open = true;
+      everOpen = true;
       attempts = 0;
       setStatus("");
       root.classList.add("chat-live");
-      // Whatever arrived while we were away, in order; then anything still pending.
+      // Whatever arrived while we were away, in order; then what is still pending.
       send({ type: "resume", last_id: lastId });
-      Object.keys(pending).forEach(function (clientId) {
-        var li = pending[clientId];
-        send({ type: "message", body: li.dataset.body, client_id: clientId });
-      });
+      inFlight = null;
+      sendNext();
     });
-    socket.addEventListener("message", function (event) {
+    current.addEventListener("message", function (event) {
       var frame;
       try { frame = JSON.parse(event.data); } catch (e) { return; }
       if (frame.type === "message") {
         addMessage(frame);
       } else if (frame.type === "ack") {
-        var li = pending[frame.client_id];
-        if (li) {
-          delete pending[frame.client_id];
-          markStored(li, frame.id);
-          if (frame.id > lastId) lastId = frame.id;
-          updateSeen();
-        }
+        stored(frame.client_id, frame.id);
       } else if (frame.type === "typing") {
         showTyping(frame.name);
       } else if (frame.type === "seen") {
@@ -189,18 +341,19 @@
       } else if (frame.type === "resumed") {
         sendRead();
       } else if (frame.type === "error") {
-        var failed = frame.client_id && pending[frame.client_id];
-        if (failed) {
-          delete pending[frame.client_id];
-          failed.remove();
-          // Give the text back so nothing typed is lost.
-          if (form && !form.elements.body.value) form.elements.body.value = failed.dataset.body;
+        var known = typeof frame.client_id === "string" && pending[frame.client_id];
+        if (!known) { setStatus(frame.message); return; }
+        if (frame.code === "rate_limited" || frame.code === "unavailable") {
+          sendLater(frame.client_id, frame.message);
+        } else {
+          refused(frame.client_id, frame.message);
         }
-        setStatus(frame.message);
       }
     });
-    socket.addEventListener("close", function (event) {
+    current.addEventListener("close", function (event) {
+      if (socket !== current) return; // an older socket, replaced already
       open = false;
+      inFlight = null;
       root.classList.remove("chat-live");
       // 4001: signed out elsewhere; 4003: no longer allowed. Reloading shows why.
       if (event.code === 4001 || event.code === 4003) { stopped = true; setStatus(""); return; }
@@ -218,6 +371,26 @@
     reconnectTimer = window.setTimeout(connect, delay);
   }
 
+  function abandon() {
+    var old = socket;
+    socket = null;
+    open = false;
+    inFlight = null;
+    root.classList.remove("chat-live");
+    setStatus(texts.textOffline);
+    try { old.close(4000); } catch (e) { /* already closing */ }
+    attempts = 0;
+    connect();
+  }
+
+  function reconnectNow() {
+    if (open || stopped) return;
+    window.clearTimeout(reconnectTimer);
+    reconnectTimer = null;
+    attempts = 0;
+    connect();
+  }
+
   function showTyping(name) {
     typingLine.textContent = (texts.textTyping || "").replace("%(name)s", name || "");
     window.clearTimeout(typingTimer);
@@ -227,26 +400,16 @@
   if (form) {
     var textarea = form.elements.body;
     form.addEventListener("submit", function (event) {
-      // Socket down: the ordinary post goes through.
-      if (!open) return;
+      // A socket never opened (blocked by a network, say): the ordinary post goes
+      // through. Once one has opened, a message typed while it reconnects waits here.
+      if (!everOpen) return;
       var body = textarea.value.trim();
       if (!body) return;
       event.preventDefault();
-      var clientId = newClientId();
-      var li = buildItem({ body: body, sender_name: texts.textMe }, true);
-      li.classList.add("chat-msg-pending");
-      li.dataset.body = body;
-      var note = document.createElement("span");
-      note.className = "chat-pending-note small muted";
-      note.textContent = texts.textSending;
-      li.appendChild(note);
-      var empty = log.querySelector("[data-chat-empty]");
-      if (empty) empty.remove();
-      log.appendChild(li);
-      pending[clientId] = li;
-      send({ type: "message", body: body, client_id: clientId });
+      addPending(newClientId(), body);
+      sendNext();
       textarea.value = "";
-      setStatus("");
+      if (open) setStatus("");
       scrollToEnd();
     });
     textarea.addEventListener("input", function () {
@@ -265,9 +428,9 @@
   }
 
   document.addEventListener("visibilitychange", sendRead);
-  window.addEventListener("online", function () {
-    if (!open && !stopped) { window.clearTimeout(reconnectTimer); reconnectTimer = null; attempts = 0; connect(); }
-  });
+  window.addEventListener("online", reconnectNow);
+  window.setInterval(watchPending, 1000);
+  restorePending();
   updateSeen();
   connect();
 })();

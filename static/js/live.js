@@ -9,7 +9,10 @@
  * - Reconnects by itself with exponential backoff and jitter, says when it is offline,
  *   and stops for good when the server closes with 4001 (signed out, password changed).
  * - Sends a heartbeat every minute so the server knows this member is looking (emails
- *   are only sent to members who are not).
+ *   are only sent to members who are not), and when the page comes back into view. A
+ *   heartbeat the server does not answer within BEAT_TIMEOUT_MS means the socket died
+ *   without a close (a phone that changed networks): a new one is opened, and the
+ *   counts it receives first bring the page up to date.
  * Every frame is also re-dispatched as a "partage:live" event on document, so other
  * scripts (the chat) can follow the counts without a second socket; "conversation"
  * (a new message somewhere) and "counts" frames also as "partage:conversations", which
@@ -25,6 +28,7 @@
 
   var CLOSE_SIGNED_OUT = 4001;
   var HEARTBEAT_MS = 60000;
+  var BEAT_TIMEOUT_MS = 10000;
   var BACKOFF_FIRST_MS = 1000;
   var BACKOFF_MAX_MS = 30000;
   var TOAST_MS = 10000;
@@ -42,6 +46,7 @@
   var heartbeatTimer = null;
   var stopped = false;
   var everConnected = false;
+  var beatSentAt = 0; // a heartbeat waiting for its answer
 
   // -- Counts ---------------------------------------------------------------------------
 
@@ -137,7 +142,28 @@
     if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(frame));
   }
 
+  function beat() {
+    if (!socket || socket.readyState !== WebSocket.OPEN || beatSentAt) return;
+    beatSentAt = Date.now();
+    send({ type: "heartbeat" });
+  }
+
+  function watchBeat() {
+    if (!beatSentAt || Date.now() - beatSentAt < BEAT_TIMEOUT_MS) return;
+    // The close handshake of a dead connection can take a minute: this socket is
+    // left to it and a new one opened now.
+    var old = socket;
+    socket = null;
+    beatSentAt = 0;
+    clearInterval(heartbeatTimer);
+    if (old) { try { old.close(4000); } catch (error) { /* already closing */ } }
+    setOffline(true);
+    attempts = 0;
+    connect();
+  }
+
   function onFrame(event) {
+    beatSentAt = 0; // anything from the server shows the socket is alive
     var frame;
     try { frame = JSON.parse(event.data); } catch (error) { return; }
     if (!frame || typeof frame !== "object") return;
@@ -173,15 +199,20 @@
       scheduleReconnect();
       return;
     }
-    socket.addEventListener("open", function () {
+    var current = socket;
+    current.addEventListener("open", function () {
       attempts = 0;
       everConnected = true;
+      beatSentAt = 0;
       setOffline(false);
       clearInterval(heartbeatTimer);
-      heartbeatTimer = setInterval(function () { send({ type: "heartbeat" }); }, HEARTBEAT_MS);
+      heartbeatTimer = setInterval(beat, HEARTBEAT_MS);
     });
-    socket.addEventListener("message", onFrame);
-    socket.addEventListener("close", function (event) {
+    current.addEventListener("message", function (event) {
+      if (socket === current) onFrame(event);
+    });
+    current.addEventListener("close", function (event) {
+      if (socket !== current) return; // given up on already, and replaced
       clearInterval(heartbeatTimer);
       socket = null;
       if (event.code === CLOSE_SIGNED_OUT) {
@@ -206,8 +237,11 @@
   window.addEventListener("online", reconnectNow);
   window.addEventListener("offline", function () { if (everConnected) setOffline(true); });
   document.addEventListener("visibilitychange", function () {
-    if (document.visibilityState === "visible") reconnectNow();
+    if (document.visibilityState !== "visible") return;
+    reconnectNow();
+    beat(); // back from a pocket: is the socket still alive?
   });
+  setInterval(watchBeat, 1000);
   // Leaving the page is not going offline.
   window.addEventListener("pagehide", function () {
     stopped = true;

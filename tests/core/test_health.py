@@ -46,3 +46,21 @@ def test_it_names_the_channel_layer_when_redis_is_unreachable(
 
 def test_it_refuses_post(client, db):
     assert client.post("/healthz").status_code == 405
+
+
+def test_liveness_answers_without_the_database_or_the_channel_layer(client):
+    # No `db` fixture: any database access here would fail the test.
+    with mock.patch("core.health.health_report", side_effect=AssertionError("no probes")):
+        response = client.get("/healthz/live")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+    assert "no-cache" in response["Cache-Control"]
+
+
+def test_the_database_probe_keeps_one_connection_across_probes(client, db, reset_channel_layers):
+    from core.health import connection
+
+    client.get("/healthz")
+    first = connection._wrapper.connection
+    client.get("/healthz")
+    assert connection._wrapper.connection is first
