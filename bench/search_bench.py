@@ -56,6 +56,12 @@ QUERIES: dict[str, str] = {
     "ride_to": "kind=ride&destination_near=Geneva",
     "deep_page": "page=40",
 }
+# Other public pages, measured the same way: name -> path. "{listing}" is replaced by a
+# visible listing in the middle of the catalogue (the same one on every run with a seed).
+PAGES: dict[str, str] = {
+    "home": "/",
+    "detail": "/listings/{listing}/",
+}
 
 
 def log(message: str) -> None:
@@ -120,8 +126,12 @@ def worker(args: argparse.Namespace) -> dict:
 
     client = Client()
     results: dict[str, dict] = {}
-    for name, querystring in QUERIES.items():
-        url = "/listings/" + (f"?{querystring}" if querystring else "")
+    visible = Listing.objects.visible_to_public().order_by("id")
+    middle = visible.values_list("pk", flat=True)[visible.count() // 2]
+    targets = [(name, "/listings/" + (f"?{qs}" if qs else ""), qs)
+               for name, qs in QUERIES.items()]
+    targets += [(name, path.format(listing=middle), None) for name, path in PAGES.items()]
+    for name, url, querystring in targets:
         for _ in range(args.warmup):
             client.get(url)
         timings = []
@@ -131,9 +141,9 @@ def worker(args: argparse.Namespace) -> dict:
             timings.append((time.perf_counter() - started) * 1000)
         with CaptureQueriesContext(connection) as queries:
             response = client.get(url)
-        # How many listings match, counted as the page counts them.
-        matches = ListingFilter(QueryDict(querystring),
-                                queryset=Listing.objects.visible_to_public()).qs.count()
+        # How many listings match (the search pages only), counted in full here.
+        matches = None if querystring is None else ListingFilter(
+            QueryDict(querystring), queryset=Listing.objects.visible_to_public()).qs.count()
         results[name] = {
             "url": url,
             "status": response.status_code,
@@ -145,7 +155,7 @@ def worker(args: argparse.Namespace) -> dict:
             "bytes": len(response.content),
         }
         log(f"[{connection.vendor}] {name:<22} {results[name]['median_ms']:>8.1f} ms "
-            f"{len(queries):>3} queries {matches:>6} matches")
+            f"{len(queries):>3} queries {matches if matches is not None else '-':>6} matches")
     return {
         "database": connection.vendor,
         "database_version": ".".join(map(str, connection.Database.sqlite_version_info))
@@ -204,6 +214,7 @@ def main() -> None:
                     "platform": platform.platform()},
         "listings": args.listings,
         "queries": QUERIES,
+        "pages": PAGES,
         "databases": {},
     }
     throwaway = None

@@ -79,6 +79,9 @@ MIDDLEWARE = [
     "core.proxy.ProxyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "core.security.SecurityHeadersMiddleware",
+    # Before the session and CSRF middleware: sees the cookies they set, and never lets a
+    # response that sets one be marked public (core/cache_headers.py).
+    "core.cache_headers.SharedCacheGuardMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -362,6 +365,12 @@ SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000")
 # The town the demo lives in and the map starts from when a member shared no location.
 DEFAULT_TOWN = env_str("DEFAULT_TOWN", "Annecy")
 LISTINGS_PAGE_SIZE = env_int("LISTINGS_PAGE_SIZE", 20)
+# The search page counts matches up to this many and then says "more than" (a count of
+# the whole catalogue on every request grew linearly with it).
+LISTINGS_COUNT_CAP = env_int("LISTINGS_COUNT_CAP", 1000)
+# Seconds nginx or a CDN may keep the anonymous home, search and listing pages
+# (core/cache_headers.py); 0 makes them revalidate every time.
+PUBLIC_PAGES_MAX_AGE = env_int("PUBLIC_PAGES_MAX_AGE", 30)
 
 LOGGING = {
     "version": 1,

@@ -2,6 +2,7 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
 
+from core import language
 from core import views as core_views
 from exchanges import payment_views
 from listings import browse_views
@@ -13,6 +14,8 @@ urlpatterns = [
     path("offline/", core_views.offline, name="offline"),
     path("sw.js", core_views.service_worker, name="service-worker"),
     path("manifest.webmanifest", core_views.manifest, name="manifest"),
+    # The menu's language switch needs no CSRF token (core/language.py says why).
+    path("i18n/language/", language.set_language, name="language"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/", include("allauth.urls")),
     path("members/", include("members.urls")),

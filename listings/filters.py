@@ -22,6 +22,7 @@ from django.utils.translation import gettext_lazy as _
 from core import geo
 from listings import selectors
 from listings.models import Category, Kind, Terms
+from listings.widgets import QuickDateInput, QuickSelect, QuickTextInput
 
 RADIUS_CHOICES_KM = (1, 2, 5, 10, 25, 50)
 DEFAULT_RADIUS_KM = 10
@@ -81,7 +82,7 @@ class EuroField(forms.DecimalField):
         kwargs.setdefault("max_value", Decimal(1_000_000))
         kwargs.setdefault("max_digits", 9)
         kwargs.setdefault("decimal_places", 2)
-        kwargs.setdefault("widget", forms.TextInput(attrs={"inputmode": "decimal"}))
+        kwargs.setdefault("widget", QuickTextInput(attrs={"inputmode": "decimal"}))
         super().__init__(**kwargs)
         self.error_messages["invalid"] = _("Enter an amount in euros, for example 12.50.")
         self.error_messages["min_value"] = _("Enter an amount of zero or more.")
@@ -172,18 +173,19 @@ class ListingFilter(django_filters.FilterSet):
 
     q = django_filters.CharFilter(
         label=_("Search"), method="filter_text", max_length=200,
-        widget=forms.TextInput(attrs={"type": "search", "autocomplete": "off",
+        widget=QuickTextInput(attrs={"type": "search", "autocomplete": "off",
                                       "placeholder": _("drill, ladder, Italian…")}),
     )
     kind = django_filters.ChoiceFilter(
-        label=_("Kind"), choices=Kind.choices, empty_label=_("All kinds"),
+        label=_("Kind"), choices=Kind.choices, empty_label=_("All kinds"), widget=QuickSelect,
     )
     terms = django_filters.ChoiceFilter(
-        label=_("Terms"), choices=Terms.choices, empty_label=_("Any terms"),
+        label=_("Terms"), choices=Terms.choices, empty_label=_("Any terms"), widget=QuickSelect,
     )
     category = CategoryFilter(
         label=_("Category"), queryset=selectors.category_choices_queryset(),
         to_field_name="slug", method="filter_category", empty_label=_("All categories"),
+        widget=QuickSelect,
     )
     price_min = EuroFilter(
         label=_("Price from (€)"), field_name="price_cents", lookup_expr="gte",
@@ -194,30 +196,30 @@ class ListingFilter(django_filters.FilterSet):
     near = django_filters.CharFilter(
         label=_("Near"), method="filter_near", max_length=120,
         help_text=_("A town, or “me” for the location you shared."),
-        widget=forms.TextInput(attrs={"autocomplete": "off", "placeholder": _("Annecy")}),
+        widget=QuickTextInput(attrs={"autocomplete": "off", "placeholder": _("Annecy")}),
     )
     radius = django_filters.TypedChoiceFilter(
         label=_("Within"), coerce=int,
-        choices=[(str(km), f"{km} km") for km in RADIUS_CHOICES_KM],
+        choices=[(str(km), f"{km} km") for km in RADIUS_CHOICES_KM], widget=QuickSelect,
     )
     origin_near = django_filters.CharFilter(
         label=_("Ride leaving from"), method="filter_origin", max_length=120,
-        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+        widget=QuickTextInput(attrs={"autocomplete": "off"}),
     )
     destination_near = django_filters.CharFilter(
         label=_("Ride going to"), method="filter_destination", max_length=120,
-        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+        widget=QuickTextInput(attrs={"autocomplete": "off"}),
     )
     date = django_filters.DateFilter(
         label=_("Departure date"), field_name="departs_at", lookup_expr="date",
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        widget=QuickDateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
     min_rating = django_filters.ChoiceFilter(
         label=_("Owner's rating"), choices=MIN_RATING_CHOICES,
-        empty_label=_("Any rating"), method="filter_min_rating",
+        empty_label=_("Any rating"), method="filter_min_rating", widget=QuickSelect,
     )
     sort = django_filters.ChoiceFilter(
-        label=_("Sort by"), choices=Sort.CHOICES, empty_label=None,
+        label=_("Sort by"), choices=Sort.CHOICES, empty_label=None, widget=QuickSelect,
     )
 
     # Not filters themselves: read by the filters and the ordering below.

@@ -105,9 +105,13 @@ class ListingQuerySet(models.QuerySet):
     def for_cards(self) -> ListingQuerySet:
         """Everything a listing card shows, in a fixed number of queries whatever the
         page size: owner and category joined, photos prefetched in one query."""
-        return self.select_related("owner", "category").prefetch_related(
-            Prefetch("photos", queryset=Photo.objects.order_by("position", "id"))
-        )
+        return self.select_related("owner", "category").prefetch_related(card_photos())
+
+
+def card_photos() -> Prefetch:
+    """What a card needs of a listing's photos, in display order (for_cards, and the home
+    page's sections, which fetch them once for all)."""
+    return Prefetch("photos", queryset=Photo.objects.order_by("position", "id"))
 
 
 class Listing(models.Model):

@@ -11,14 +11,22 @@ from dataclasses import dataclass
 
 from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.db import connections
-from django.db.models import ExpressionWrapper, F, FloatField, Q, QuerySet, Value
+from django.db.models import (
+    ExpressionWrapper,
+    F,
+    FloatField,
+    Q,
+    QuerySet,
+    Value,
+    prefetch_related_objects,
+)
 from django.db.models.functions import Coalesce, Sqrt
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 
 from core import geo
-from listings.models import SEARCH_CONFIG, SEARCH_VECTOR, Category, Kind, Listing
+from listings.models import SEARCH_CONFIG, SEARCH_VECTOR, Category, Kind, Listing, card_photos
 
 # ---------------------------------------------------------------------------------------
 # Text search
@@ -157,9 +165,12 @@ def _browse_url(**params: str) -> str:
 
 
 def home_sections(*, size: int = 4) -> list[HomeSection]:
-    """A handful of public cards per kind, in two queries per section whatever `size`
-    (listings with owner and category joined, then their photos)."""
-    public = with_owner_rating(Listing.objects.visible_to_public().for_cards())
+    """A handful of public cards per kind: one query per section whatever `size`
+    (listings with owner and category joined), then one for the photos of them all."""
+    # The photos are fetched once for every section below, not once per section: each
+    # query is a round trip and an ORM compilation, which is what the home page cost.
+    public = with_owner_rating(Listing.objects.visible_to_public().for_cards()
+                               .prefetch_related(None))
     specs = [
         ("items", _("Newest tools and items"), public.filter(kind=Kind.ITEM),
          _browse_url(kind=Kind.ITEM), _("No tools or items yet: lend yours first.")),
@@ -171,11 +182,14 @@ def home_sections(*, size: int = 4) -> list[HomeSection]:
         ("wanted", _("Wanted by neighbours"), public.filter(kind=Kind.WANTED),
          _browse_url(kind=Kind.WANTED), _("Nobody is looking for anything yet.")),
     ]
-    return [
+    sections = [
         HomeSection(key=key, title=str(title), listings=list(queryset[:size]),
                     more_url=url, empty_hint=str(hint))
         for key, title, queryset, url, hint in specs
     ]
+    prefetch_related_objects([listing for section in sections for listing in section.listings],
+                             card_photos())
+    return sections
 
 
 def top_categories() -> list[Category]:

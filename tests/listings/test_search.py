@@ -172,6 +172,36 @@ def test_text_search_on_postgres_uses_the_gin_index(is_postgres):
     assert "listing_search_gin" in plan
 
 
+def test_the_planner_knows_where_rides_go_on_postgres(is_postgres, alice):
+    """Destinations are towns: latitude and longitude go together. Without the extended
+    statistics (migration 0008) the planner multiplies the two ranges' selectivities and
+    expects 1/64 of the rides to go to one of 8 towns instead of 1/8."""
+    if not is_postgres:
+        pytest.skip("extended statistics are a PostgreSQL feature")
+    template = RideFactory.build(owner=alice)
+    towns = [(46.20 + n * 0.5, 6.14 + n * 0.5) for n in range(8)]
+    rides = []
+    for n in range(800):
+        lat, lng = towns[n % 8]
+        ride = Listing(**{f.attname: getattr(template, f.attname)
+                          for f in Listing._meta.concrete_fields if not f.primary_key})
+        ride.destination_lat, ride.destination_lng = lat, lng
+        rides.append(ride)
+    Listing.objects.bulk_create(rides)
+    queryset = Listing.objects.filter(
+        destination_lat__gte=46.1, destination_lat__lte=46.3,
+        destination_lng__gte=6.0, destination_lng__lte=6.3,
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {Listing._meta.db_table}")
+        sql, params = queryset.query.sql_with_params()
+        cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
+        estimate = cursor.fetchone()[0][0]["Plan"]["Plan Rows"]
+
+    assert queryset.count() == 100
+    assert estimate >= 50
+
+
 # -- kind, terms, category --------------------------------------------------------------
 
 
@@ -584,3 +614,83 @@ def test_kind_tabs_keep_the_query_but_reset_the_page_and_terms(client, settings)
     assert f'href="{URL}?q=drill&amp;kind=item"' in body
     assert f'href="{URL}?q=drill" aria-current' not in body
     assert f'href="{URL}?q=drill&amp;kind=ride" aria-current="true"' in body
+
+
+# -- the capped count -------------------------------------------------------------------
+
+
+def _newest_first(count: int) -> None:
+    now = timezone.now()
+    for n in range(count):
+        ListingFactory(title=f"Lamp {n}", created_at=now - timedelta(hours=n))
+
+
+def test_the_count_stops_at_the_cap_and_says_so(client, settings):
+    settings.LISTINGS_PAGE_SIZE = 2
+    settings.LISTINGS_COUNT_CAP = 5
+    _newest_first(8)
+
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(URL)
+
+    body = response.content.decode()
+    assert "More than 5 listings" in body
+    assert "8 listings" not in body
+    # The count reads at most cap + 1 rows, whatever the catalogue holds.
+    counts = [q["sql"] for q in captured if "COUNT(" in q["sql"].upper()]
+    assert len(counts) == 1 and "LIMIT 6" in counts[0]
+    # Numbered links up to the cap (5 rows: 3 pages), then an ellipsis, and Next.
+    assert 'href="?page=3"' in body and 'href="?page=4"' not in body
+    assert body.count('<span aria-hidden="true">…</span>') == 1
+    assert 'rel="next" href="?page=2"' in body
+
+
+def test_the_count_is_exact_below_the_cap(client, settings):
+    settings.LISTINGS_PAGE_SIZE = 2
+    settings.LISTINGS_COUNT_CAP = 5
+    _newest_first(5)
+
+    body = client.get(URL).content.decode()
+
+    assert "5 listings" in body and "More than" not in body
+    assert '<span aria-hidden="true">…</span>' not in body
+
+
+def test_pages_past_the_cap_work_while_there_are_rows(client, settings):
+    settings.LISTINGS_PAGE_SIZE = 2
+    settings.LISTINGS_COUNT_CAP = 5
+    _newest_first(9)
+
+    fourth = client.get(URL, {"page": "4"})
+    last = client.get(URL, {"page": "5"})
+
+    assert titles(fourth) == ["Lamp 6", "Lamp 7"]
+    assert 'rel="next" href="?page=5"' in fourth.content.decode()
+    assert 'rel="prev" href="?page=3"' in fourth.content.decode()
+    assert titles(last) == ["Lamp 8"]
+    assert 'rel="next"' not in last.content.decode()
+    # Beyond the last row: the last numbered page, as Django's own paginator does.
+    assert titles(client.get(URL, {"page": "50"})) == ["Lamp 4", "Lamp 5"]
+    assert client.get(URL, {"page": "nope"}).status_code == 200
+
+
+def test_the_capped_count_is_translated(client, settings):
+    settings.LISTINGS_PAGE_SIZE = 2
+    settings.LISTINGS_COUNT_CAP = 3
+    _newest_first(4)
+
+    body = client.get(URL, headers={"Accept-Language": "fr"}).content.decode()
+
+    assert "Plus de 3 annonces" in body
+
+
+def test_the_cap_is_written_the_way_the_language_writes_numbers():
+    from django.utils import translation
+
+    from core.pagination import CappedPaginator
+
+    paginator = CappedPaginator(Listing.objects.all(), 20, cap=1000)
+    with translation.override("en"):
+        assert paginator.cap_label == "1,000"
+    with translation.override("fr"):
+        assert paginator.cap_label.replace("\u202f", " ").replace("\xa0", " ") == "1 000"

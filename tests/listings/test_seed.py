@@ -15,6 +15,7 @@ import pytest
 from allauth.account.models import EmailAddress
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import connection
 from django.db.models import Max
 from django.test import override_settings
 from django.urls import reverse
@@ -278,3 +279,22 @@ def test_seed_demo_refuses_to_run_on_a_live_site_without_force(db, settings):
     with pytest.raises(CommandError, match="known password"):
         call_command("seed_demo", stdout=io.StringIO())
     assert Member.objects.count() == members_before
+
+
+def test_seed_bulk_leaves_the_planner_statistics(db):
+    _run("seed_bulk", listings=60, members=4, batch=25, seed=3)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # reltuples stays -1 (never analysed) until ANALYZE runs: nothing else updates
+            # it inside the test's transaction.
+            cursor.execute("SELECT reltuples FROM pg_class WHERE relname = %s",
+                           [Listing._meta.db_table])
+            assert cursor.fetchone()[0] >= 60
+            cursor.execute("SELECT count(*) FROM pg_stats WHERE tablename = %s",
+                           [Listing._meta.db_table])
+            assert cursor.fetchone()[0] > 0
+        else:
+            cursor.execute("SELECT stat FROM sqlite_stat1 WHERE tbl = %s",
+                           [Listing._meta.db_table])
+            stats = [row[0] for row in cursor.fetchall()]
+            assert stats and int(stats[0].split()[0]) >= 60

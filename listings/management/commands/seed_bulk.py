@@ -1,10 +1,13 @@
 """`manage.py seed_bulk --listings N [--members M] [--batch 1000] [--seed S]`
 
-Fills a database quickly for benchmarks: members and listings written with bulk_create,
-one transaction per batch, a text progress bar on stdout. No photos. Rows bypass the
-services for speed, so every value is generated to satisfy the same rules they enforce
-(terms fit the kind, integer money, rides in the future, only approximated places
-public, no location without consent) and the model's check constraints.
+Fills a database quickly for benchmarks: members with bulk_create, listings with
+PostgreSQL's COPY (bulk_create elsewhere), one transaction per batch, a text progress bar
+on stdout. No photos. Rows bypass the services for speed, so every value is generated to
+satisfy the same rules they enforce (terms fit the kind, integer money, rides in the
+future, only approximated places public, no location without consent) and the model's
+check constraints; COPY checks those constraints and the foreign keys like an INSERT.
+It ends with ANALYZE: without statistics the planner skipped the text search's GIN index
+after a bulk load (5 s per page instead of milliseconds).
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from datetime import timedelta
 from allauth.account.models import EmailAddress
 from django.contrib.auth.hashers import make_password
 from django.core.management.base import BaseCommand, CommandError
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from core import geo
@@ -328,7 +331,7 @@ class Command(BaseCommand):
         parser.add_argument("--listings", type=int, required=True, help="How many listings.")
         parser.add_argument("--members", type=int, default=None,
                             help="How many members own them (default: one per 20 listings).")
-        parser.add_argument("--batch", type=int, default=1000, help="Rows per transaction.")
+        parser.add_argument("--batch", type=int, default=5000, help="Rows per transaction.")
         parser.add_argument("--seed", type=int, default=None,
                             help="Random seed, for the same data on every run.")
 
@@ -350,6 +353,7 @@ class Command(BaseCommand):
         generator = Generator(random.Random(seed), categories)
         owner_ids = self._members(generator, members, batch)
         self._listings(generator, owner_ids, listings, batch)
+        analyse()
         self.stdout.write(self.style.SUCCESS(
             f"Created {members} members and {listings} listings "
             f"in {time.monotonic() - started:.1f} s."
@@ -399,5 +403,34 @@ class Command(BaseCommand):
         for start, size in _batches(total, batch):
             rows = [generator.listing(generator.rng.choice(owner_ids)) for _ in range(size)]
             with transaction.atomic():
-                Listing.objects.bulk_create(rows)
+                if connection.vendor == "postgresql":
+                    copy_listings(rows)
+                else:
+                    Listing.objects.bulk_create(rows)
             self._progress(start + size, total, "listings")
+
+
+def copy_listings(rows: list[Listing]) -> None:
+    """Write listings with COPY (PostgreSQL). Values go through each field's own
+    conversion, as bulk_create does. Side by side, 100,000 listings took 36 s instead of
+    46 s with bulk_create: most of what is left is drawing the rows in Python and
+    PostgreSQL updating the indexes (the text search's GIN index above all)."""
+    fields = [f for f in Listing._meta.concrete_fields if not f.primary_key]
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    table = connection.ops.quote_name(Listing._meta.db_table)
+    # cursor.cursor is psycopg 3's own cursor, which speaks COPY.
+    with connection.cursor() as cursor, \
+            cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row([f.get_db_prep_save(f.pre_save(row, True), connection)
+                            for f in fields])
+
+
+def analyse() -> None:
+    """Give the planner statistics for what was just written (module docstring)."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("ANALYZE")
+        elif connection.vendor == "sqlite":
+            cursor.execute("ANALYZE")
+            cursor.execute("PRAGMA optimize")
