@@ -15,6 +15,14 @@ machine. PostgreSQL only.
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
+# ruff: noqa: E402
+# bench/http.py would hide the standard library's `http` package (urllib, Django and
+# websockets import it): run as a script, this folder comes first on sys.path.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
 import json
 import os
 import sys
