@@ -17,7 +17,8 @@ Browser → server:
   {"type": "typing"}                        others get {"type": "typing", "member", "name"}
   {"type": "read", "last_id"}               others get {"type": "seen", "member", "last_id"}
   {"type": "resume", "last_id"}             every visible message with a larger id, in
-                                            order, then {"type": "resumed", "last_id"}
+                                            order (at most RESUME_LIMIT), then
+                                            {"type": "resumed", "last_id", "more"}
 Server → browser, besides: {"type": "message", "id", "conversation", "sender",
 "sender_name", "body", "created_at", "client_id"}, the member's {"type": "counts", ...}
 and {"type": "error", "code", "message"}, with the message's "client_id" when it answers
@@ -224,13 +225,17 @@ class ChatConsumer(MemberSocket):
             return
         for payload in missed:
             await self.send_json(payload)
-        await self.send_json({"type": "resumed", "last_id": missed[-1]["id"] if missed else last_id})
+        # "more": the resume stopped at RESUME_LIMIT and the page asks again from here.
+        await self.send_json({"type": "resumed",
+                              "last_id": missed[-1]["id"] if missed else last_id,
+                              "more": len(missed) >= conversations.RESUME_LIMIT})
 
     def _missed(self, last_id: int) -> list[dict]:
         return [
             conversations.message_payload(message)
             for message in conversations.messages_after(conversation=self.conversation,
-                                                        last_id=last_id)
+                                                        last_id=last_id,
+                                                        limit=conversations.RESUME_LIMIT)
         ]
 
     # Events from the conversation group ----------------------------------------------

@@ -17,6 +17,7 @@ import logging
 import uuid
 from contextlib import nullcontext
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from django.core.cache import cache
@@ -46,8 +47,10 @@ logger = logging.getLogger(__name__)
 
 RATE_LIMIT = 20
 RATE_WINDOW = 10  # seconds
-# How many missed messages one resume sends; the page has the rest.
+# How many missed messages one resume sends; the page asks again for the rest.
 RESUME_LIMIT = 500
+# A resent message stored longer ago than this is not broadcast again (see _resent).
+REBROADCAST_WITHIN = timedelta(minutes=2)
 
 
 class ChatError(ValidationError):
@@ -419,9 +422,11 @@ def message_post(
 
 def _resent(message: Message, origin: str | None) -> Posted:
     """A message sent again: its first broadcast may have died with the worker that
-    stored it (between commit and publish), so it goes out again. Sockets and pages
-    that had it skip it by id (messaging.resync, chat.js)."""
-    if message.hidden_at is None:
+    stored it (between commit and publish), so a recent one goes out again. Sockets and
+    pages that had it skip it by id (messaging.resync, chat.js); an older one is in
+    every page's history or resume already, and would land at the bottom of a page
+    that shows another window."""
+    if message.hidden_at is None and timezone.now() - message.created_at < REBROADCAST_WITHIN:
         sends = [(conversation_group(message.conversation_id),
                              {"type": "chat.message", "origin": origin,
                               "payload": message_payload(message)})]

@@ -18,11 +18,14 @@ Mixed in before the chat consumer, which provides `_missed(last_id)`:
 from __future__ import annotations
 
 import collections
+import logging
 import time
 from typing import Any
 
 from config.redis_layer import RESYNC_GROUP
-from messaging.sockets import socket_db
+from messaging.sockets import CLOSE_SERVER_ERROR, describe_error, socket_db
+
+logger = logging.getLogger(__name__)
 
 # Messages committed this long before the break may have been published into it.
 RESYNC_MARGIN = 2.0
@@ -61,7 +64,14 @@ class ResyncingSocket:
         floor = self._resync_floor(event["broken_at"] - RESYNC_MARGIN)
         if floor is None:  # the page never resumed and was sent nothing: it will
             return
-        for payload in await socket_db(self._missed)(floor):
+        try:
+            missed = await socket_db(self._missed)(floor)
+        except Exception as error:
+            # The database is often away in the same outage: a new socket resumes.
+            logger.error("resync failed: %s", describe_error(error))
+            await self.close(code=CLOSE_SERVER_ERROR)
+            return
+        for payload in missed:
             await self.send_json(payload)  # those already sent are skipped there
 
     def _resync_floor(self, since: float) -> int | None:

@@ -44,6 +44,7 @@
   var queue = [];
   var inFlight = null;
   var retryLaterTimer = null;
+  var silentSockets = 0; // sockets given up on in a row for an ack that never came
   // Per member and conversation: another member signing in on this browser never sends
   // what the first one typed.
   var storageKey = "partage.chat.pending." + me + "." + root.dataset.wsPath;
@@ -185,6 +186,7 @@
   }
 
   function stored(clientId, id) {
+    silentSockets = 0;
     var entry = pending[clientId];
     if (!entry) return;
     forget(clientId);
@@ -204,8 +206,11 @@
     if (!entry) return;
     forget(clientId);
     entry.li.remove();
-    // Give the text back so nothing typed is lost.
-    if (form && !form.elements.body.value) form.elements.body.value = entry.body;
+    // Give the text back so nothing typed is lost (after what is there already).
+    if (form) {
+      var box = form.elements.body;
+      box.value = box.value ? box.value + "\n" + entry.body : entry.body;
+    }
     setStatus(message);
     sendNext();
   }
@@ -236,7 +241,7 @@
   // Once a second: a dead-looking socket is replaced, and what waits too long says so.
   function watchPending() {
     var now = Date.now();
-    if (open && inFlight && now - inFlight.sentAt > ACK_TIMEOUT_MS) {
+    if (open && inFlight && now - inFlight.sentAt > ACK_TIMEOUT_MS * (1 + silentSockets)) {
       // Open, but nothing comes back: the connection is gone without a close (a
       // phone changing networks, a proxy or a server that died). A close handshake
       // on a dead connection can take a minute: this socket is left to it and a new
@@ -345,9 +350,17 @@
           updateSeen();
         }
       } else if (frame.type === "resumed") {
-        sendRead();
+        // A long absence comes in several parts: ask for the next one.
+        if (frame.more) send({ type: "resume", last_id: frame.last_id });
+        else sendRead();
       } else if (frame.type === "error") {
         var known = typeof frame.client_id === "string" && pending[frame.client_id];
+        if (!known && inFlight && (frame.code === "too_large" || frame.code === "bad_frame" ||
+                                   frame.code === "bad_json")) {
+          // Refused before it was read, so unnamed: it can only be the one in flight.
+          refused(inFlight.clientId, frame.message);
+          return;
+        }
         if (!known) { setStatus(frame.message); return; }
         if (frame.code === "rate_limited" || frame.code === "unavailable") {
           sendLater(frame.client_id, frame.message);
@@ -385,8 +398,13 @@
     root.classList.remove("chat-live");
     setStatus(texts.textOffline);
     try { old.close(4000); } catch (e) { /* already closing */ }
-    attempts = 0;
-    connect();
+    // A server that accepts sockets but stores nothing (its database away) must not
+    // get a new socket, resume and resend every ACK_TIMEOUT_MS from every page: each
+    // silent socket in a row waits longer before the next (reset by the next ack).
+    silentSockets += 1;
+    window.clearTimeout(reconnectTimer);
+    reconnectTimer = window.setTimeout(connect,
+      Math.min(30000, 250 * Math.pow(2, silentSockets)) * Math.random());
   }
 
   function reconnectNow() {

@@ -202,7 +202,7 @@ def test_a_reconnecting_client_gets_what_it_missed_in_order(pair):
     assert [f["body"] for f in frames if f["type"] == "message"] == ["two", "three"]
     ids = [f["id"] for f in frames if f["type"] == "message"]
     assert ids == sorted(ids)
-    assert frames[-1] == {"type": "resumed", "last_id": ids[-1]}
+    assert frames[-1] == {"type": "resumed", "last_id": ids[-1], "more": False}
 
 
 def test_the_21st_message_in_ten_seconds_gets_an_error_and_the_socket_stays_open(pair):

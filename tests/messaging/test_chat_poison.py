@@ -300,3 +300,48 @@ def test_a_resend_broadcasts_a_message_whose_first_broadcast_was_lost(pair, monk
     ack, received = run(scenario)
     assert ack["id"] == received["id"] == Message.objects.get().pk
     assert received["body"] == "lost?"
+
+
+def test_a_long_absence_resumes_in_parts_each_saying_if_more_follows(pair, monkeypatch):  # noqa: F811
+    alice, bob, conversation = pair
+    monkeypatch.setattr(conversations, "RESUME_LIMIT", 2)
+    for n in range(3):
+        conversations.message_post(conversation=conversation, sender=alice, body=f"m{n}")
+
+    async def scenario():
+        socket = await connected(conversation, bob)
+        parts = []
+        last_id = 0
+        while True:
+            await send_json(socket, {"type": "resume", "last_id": last_id})
+            bodies = []
+            while True:
+                frame = await socket.receive_json_from(timeout=3)
+                if frame["type"] == "message":
+                    bodies.append(frame["body"])
+                elif frame["type"] == "resumed":
+                    break
+            parts.append((bodies, frame["more"]))
+            last_id = frame["last_id"]
+            if not frame["more"]:
+                break
+        await socket.disconnect()
+        return parts
+
+    assert run(scenario) == [(["m0", "m1"], True), (["m2"], False)]
+
+
+def test_an_old_message_sent_again_is_acknowledged_but_not_broadcast_again(pair):  # noqa: F811
+    alice, _, conversation = pair
+    client_id = str(uuid.uuid4())
+    first = conversations.message_post(conversation=conversation, sender=alice, body="old",
+                                       client_id=client_id).message
+    Message.objects.filter(pk=first.pk).update(
+        created_at=first.created_at - conversations.REBROADCAST_WITHIN * 2)
+    sent = []
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(conversations, "layer_send_many", sent.extend)
+        again = conversations.message_post(conversation=conversation, sender=alice, body="old",
+                                           client_id=client_id)
+    assert (again.message.pk, again.created) == (first.pk, False)
+    assert sent == []
