@@ -23,6 +23,9 @@ from tests.deploy.conftest import get
 from tests.factories import PASSWORD, ListingFactory, MemberFactory
 from tests.messaging.live_support import session_cookie, signed_in_client
 
+# The same websocket client as the two-worker test: a signed-in socket, the next frame of a type.
+from tests.messaging.test_two_workers import _next_of_type, _open
+
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 
@@ -89,25 +92,6 @@ def test_alice_logs_in_through_nginx(topology):
     assert 'action="/accounts/logout/"' in body.decode()
     status, headers, _body = get(topology["url"] + "messages/")
     assert status == 302  # the same page without the session: signed out
-
-
-async def _open(port: int, path: str, session_key: str):
-    from websockets.asyncio.client import connect
-
-    return await connect(
-        f"ws://127.0.0.1:{port}{path}", origin=f"http://127.0.0.1:{port}",
-        additional_headers={"Cookie": f"{settings.SESSION_COOKIE_NAME}={session_key}"},
-        open_timeout=10,
-    )
-
-
-async def _next_of_type(ws, kind: str, timeout: float = 10) -> dict:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        frame = json.loads(await asyncio.wait_for(ws.recv(), deadline - loop.time()))
-        if frame.get("type") == kind:
-            return frame
 
 
 def _socket_connects(run_dir: Path, index: int, path: str) -> int:
