@@ -140,9 +140,13 @@ def listing_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
     is_owner = request.user.is_authenticated and listing.owner_id == request.user.pk
     # Removed listings stay in the database for moderators but show to nobody; paused
-    # and closed ones only to their owner.
-    if listing.status == Status.REMOVED or (not listing.is_active and not is_owner):
+    # and closed ones only to their owner. Others are told which it is (it was public,
+    # and a bare "not found" reads like a broken link), still with a 404 so that search
+    # engines and caches drop the page.
+    if listing.status == Status.REMOVED:
         raise Http404
+    if not listing.is_active and not is_owner:
+        return render(request, "listings/unavailable.html", {"listing": listing}, status=404)
     distance_km = None
     viewer_point = request.user.approx_point if request.user.is_authenticated else None
     if viewer_point is not None and listing.approx_point is not None and not is_owner:
