@@ -37,14 +37,21 @@ class DeleteAccountForm(forms.Form):
         return password
 
 
+def _my_data_page(request: HttpRequest, *, form: DeleteAccountForm | None = None,
+                  blockers: list | None = None, status: int = 200) -> HttpResponse:
+    # One place builds the page, so a refused deletion shows every section again.
+    member = request.user
+    return render(request, "members/my_data.html", {
+        "blockers": deletion.account_delete_blockers(member) if blockers is None else blockers,
+        "form": form or DeleteAccountForm(member=member),
+        "consents": selectors.consent_states(member),
+    }, status=status)
+
+
 @login_required
 @require_GET
 def my_data(request: HttpRequest) -> HttpResponse:
-    return render(request, "members/my_data.html", {
-        "blockers": deletion.account_delete_blockers(request.user),
-        "form": DeleteAccountForm(member=request.user),
-        "consents": selectors.consent_states(request.user),
-    })
+    return _my_data_page(request)
 
 
 CONSENT_CHANGED = {
@@ -100,15 +107,11 @@ def export_download(request: HttpRequest, token: str) -> HttpResponse:
 def account_delete(request: HttpRequest) -> HttpResponse:
     form = DeleteAccountForm(request.POST, member=request.user)
     if not form.is_valid():
-        return render(request, "members/my_data.html", {
-            "blockers": deletion.account_delete_blockers(request.user), "form": form,
-        }, status=400)
+        return _my_data_page(request, form=form, status=400)
     try:
         deletion.account_delete(member=request.user)
     except deletion.AccountNotDeletable as refused:
-        return render(request, "members/my_data.html", {
-            "blockers": refused.blockers, "form": form,
-        }, status=409)
+        return _my_data_page(request, form=form, blockers=refused.blockers, status=409)
     logout(request)
     messages.success(request, _("Your account is deleted and your personal data erased. Goodbye!"))
     return redirect(reverse("home"))
