@@ -100,7 +100,11 @@ MIDDLEWARE = [
     # The admin only for staff signed in with a TOTP code.
     "moderation.middleware.StaffTwoFactorMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last: under DEBUG, the site's own 404 page instead of Django's technical one.
+    "core.not_found.SiteNotFoundMiddleware",
 ]
+# Django's technical 404 page (the URL patterns tried) under DEBUG, for URL debugging.
+DEBUG_TECHNICAL_404 = env_bool("DEBUG_TECHNICAL_404", False)
 
 ROOT_URLCONF = "config.urls"
 ASGI_APPLICATION = "config.asgi.application"
