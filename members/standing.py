@@ -13,9 +13,12 @@ services, which set the fields on Member. Everything else reads them through her
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
+from urllib.parse import urlsplit
 
 from allauth.account.adapter import DefaultAccountAdapter
+from django.conf import settings
 from django.contrib.auth import SESSION_KEY
 from django.contrib.sessions.models import Session
 from django.core.exceptions import PermissionDenied
@@ -85,7 +88,14 @@ def standing_sessions_end(member: Member) -> int:
 
 class StandingAccountAdapter(DefaultAccountAdapter):
     """allauth's adapter, refusing the login of a suspended or banned member with the
-    reason and the end of the suspension, before any session is made."""
+    reason and the end of the suspension, before any session is made; its emails are
+    signed by the site (SITE_NAME, SITE_URL's host), not by the request's host, which
+    allauth would print ("Hello from 127.0.0.1:8201!")."""
+
+    def send_mail(self, template_prefix: str, email: str, context: dict) -> None:
+        site = SimpleNamespace(name=settings.SITE_NAME,
+                               domain=urlsplit(settings.SITE_URL).netloc or settings.SITE_NAME)
+        super().send_mail(template_prefix, email, {**context, "current_site": site})
 
     def pre_login(self, request: HttpRequest, user: Any, **kwargs: Any) -> HttpResponse | None:
         if user.is_active and not user.may_act:
