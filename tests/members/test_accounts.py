@@ -54,6 +54,9 @@ def test_signing_up_saves_the_display_name_and_sends_a_verification_link(client,
     assert message.to == ["carol@example.com"]
     assert message.subject.startswith("[Partage] ")
     assert _link_in(message).startswith("/accounts/confirm-email/")
+    # Signed by the site, not by the host the request came through.
+    assert message.body.startswith("Hello from Partage!")
+    assert "Thank you for using Partage!" in message.body
 
 
 def test_the_sign_up_form_requires_a_display_name(client, db):
