@@ -243,6 +243,11 @@ ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_SESSION_REMEMBER = None
 ACCOUNT_SIGNUP_REDIRECT_URL = "members:edit"
 ACCOUNT_SIGNUP_FORM_CLASS = "members.forms.SignupExtraForm"
+ACCOUNT_FORMS = {
+    "login": "members.account_forms.LoginForm",
+    "signup": "members.account_forms.SignupForm",
+    "reset_password": "members.account_forms.ResetPasswordForm",
+}
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Partage] "
 # Devices: allauth records sessions at login; members.devices refreshes "last seen"
 # every few minutes itself rather than on every request.
@@ -287,6 +292,8 @@ EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Partage <noreply@partage.local>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Where members write about their data and these terms (the privacy notice shows it).
+CONTACT_EMAIL = env_str("CONTACT_EMAIL", "contact@partage.local")
 
 # --- Internationalisation ----------------------------------------------------------------
 LANGUAGE_CODE = "en"

@@ -105,6 +105,7 @@ def _profile(member: Member) -> dict[str, Any]:
         "has_photo": bool(member.avatar),
         "photo_file": _avatar_name(member),
         "joined_at": member.date_joined,
+        "terms_accepted_at": member.terms_accepted_at,
         "last_login": member.last_login,
         "suspended_until": getattr(member, "suspended_until", None),
         "banned_at": getattr(member, "banned_at", None),

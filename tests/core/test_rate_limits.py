@@ -78,7 +78,7 @@ def test_log_in_floods_get_our_429_page(settings, client, member):
 def test_sign_up_floods_get_429(settings, client):
     settings.ACCOUNT_RATE_LIMITS = {**settings.ACCOUNT_RATE_LIMITS, "signup": "1/h/ip"}
     data = {"email": "new1@example.com", "password1": "a-Long-pass-123", "password2": "a-Long-pass-123",
-            "display_name": "New"}
+            "display_name": "New", "accept_terms": "on"}
     client.post(reverse("account_signup"), data)
     client.logout()
     response = client.post(reverse("account_signup"), {**data, "email": "new2@example.com"})

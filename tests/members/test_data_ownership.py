@@ -214,7 +214,7 @@ def test_deleting_erases_personal_data_and_keeps_what_others_need(
     assert "_auth_user_id" not in client.session
     response = client.post(reverse("account_signup"), {
         "email": email, "password1": "a-Fresh-pass-42", "password2": "a-Fresh-pass-42",
-        "display_name": "Alice again"})
+        "display_name": "Alice again", "accept_terms": "on"})
     assert response.status_code == 302
     assert Member.objects.filter(email=email).exclude(pk=alice.pk).exists()
 
