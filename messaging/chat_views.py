@@ -39,18 +39,21 @@ def _get_participation(request: HttpRequest, pk: int) -> Participant:
 
 
 def describe(conversation: Conversation, member) -> dict:
-    """Title and context of a conversation as `member` sees it."""
+    """Title and context of a conversation as `member` sees it. A conversation with one
+    other member is named after them first (two conversations about one listing are
+    told apart by who they are with); `about` is what it is about."""
     other = conversations.other_member(conversation, member)
     listing = conversation.listing
     if conversation.kind == ConversationKind.RIDE and listing is not None:
-        title = _("Ride group: %(from)s → %(to)s") % {
+        about = _("Ride group: %(from)s → %(to)s") % {
             "from": listing.origin_name, "to": listing.destination_name,
         }
     elif listing is not None:
-        title = listing.title
+        about = listing.title
     else:
-        title = _("A listing that no longer exists")
-    return {"title": title, "other": other, "listing": listing}
+        about = _("A listing that no longer exists")
+    title = f"{other.public_name} · {about}" if other is not None else about
+    return {"title": title, "about": about, "other": other, "listing": listing}
 
 
 @login_required
