@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
+from core.templatetags.partage import hours
 from ledger import charts, selectors, services
 from ledger.forms import SendHoursForm, StatementFilterForm
 from ledger.models import MAX_TRANSFER_MINUTES
@@ -46,9 +47,9 @@ def account(request: HttpRequest) -> HttpResponse:
     chart = charts.balance_svg(
         points,
         title=_("Your balance over the last %(days)s days") % {"days": selectors.CHART_DAYS},
-        desc=_("From %(start)s minutes to %(end)s minutes; lowest %(low)s, highest %(high)s.") % {
-            "start": points[0][1], "end": points[-1][1],
-            "low": min(b for _at, b in points), "high": max(b for _at, b in points),
+        desc=_("From %(start)s to %(end)s; lowest %(low)s, highest %(high)s.") % {
+            "start": hours(points[0][1]), "end": hours(points[-1][1]),
+            "low": hours(min(b for _at, b in points)), "high": hours(max(b for _at, b in points)),
         },
     )
     return render(request, "ledger/account.html", {

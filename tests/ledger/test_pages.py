@@ -10,7 +10,7 @@ from datetime import timedelta
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import formats, timezone
 
 from ledger import services
 from ledger.forms import parse_duration
@@ -109,15 +109,20 @@ def test_the_chart_is_well_formed_accessible_svg(member_client, member, other_me
     _post(member, other_member, 30)
     body = member_client.get(reverse("ledger:account")).content.decode()
     start = body.index("<svg class=\"balance-chart\"")
-    svg = body[start:body.index("</svg>", start) + len("</svg>")]
+    svg = body[start:body.rindex("</svg>", start, body.index("</figure>", start)) + len("</svg>")]
     root = ET.fromstring(svg)
     ns = "{http://www.w3.org/2000/svg}"
     assert root.get("role") == "img"
     assert root.find(f"{ns}title").text
-    assert root.find(f"{ns}desc").text
-    path = root.find(f"{ns}path").get("d")
+    assert root.find(f"{ns}desc").text == "From 0 min to 1 h 30; lowest 0 min, highest 2 h."
+    path = root.find(f"{ns}svg/{ns}path").get("d")
     assert path.startswith("M") and path.count("V") == 3  # two lines + today
     assert "<script" not in svg
+    # Axes: the highest balance and zero on their lines, and the days under the plot.
+    values = [t.text for t in root.iter(f"{ns}text") if t.get("class") == "balance-chart-value"]
+    dates = [t.text for t in root.iter(f"{ns}text") if t.get("class") == "balance-chart-date"]
+    assert values == ["2 h", "0 min"]
+    assert len(dates) == 3 and dates[-1] == formats.date_format(timezone.localdate(), "j M")
 
 
 def test_the_chart_draws_a_bounded_number_of_points(member_client, member, other_member):
