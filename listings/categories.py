@@ -59,6 +59,9 @@ CATEGORY_TREE: list[tuple[str, str, str, list[tuple[str, str]]]] = [
     ("other", gettext_noop("Other"), "📦", []),
 ]
 
+# The top categories of services (time and skills); the others, but rides, are things.
+SERVICE_GROUPS = frozenset({"home-services", "lessons", "care", "repairs"})
+
 
 def seed_categories(Category) -> None:
     """Create or update the tree; safe to run again (used by a data migration)."""
