@@ -340,6 +340,12 @@ PLATFORM_FEE_PERCENT = env_int("PLATFORM_FEE_PERCENT", 5)
 # --- Security ---------------------------------------------------------------------------
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEBUG and bool(DATABASE_URL))
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+# The language choice travels like the session: only over HTTPS in production, never
+# on a cross-site subrequest, and no script reads it (the server renders every page in
+# it; the notification socket reads it from the handshake's cookies).
+LANGUAGE_COOKIE_SECURE = SESSION_COOKIE_SECURE
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+LANGUAGE_COOKIE_HTTPONLY = True
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
