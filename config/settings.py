@@ -247,7 +247,13 @@ USERSESSIONS_TRACK_ACTIVITY = False
 ACCOUNT_RATE_LIMITS = {
     "signup": env_str("RATE_SIGNUP", "10/h/ip"),
     "login": "30/m/ip",
+    # Failed logins (members/login_limits.py): "key" is the pair (client address,
+    # account), not the account alone, so a stranger's wrong passwords pause the
+    # stranger, not the owner. Per account from all addresses together, far above the
+    # 60 an hour one address can reach: a brake on distributed guessing that no single
+    # address can pull.
     "login_failed": "10/m/ip,5/300s/key",
+    "login_failed_account": "100/h/key",
     "reset_password": "20/m/ip,5/m/key",
     "reset_password_from_key": "20/m/ip",
     "change_password": "5/m/user",

@@ -24,6 +24,7 @@ from django.shortcuts import render
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
+from members.login_limits import LoginLimitsMixin
 from members.models import Member
 
 # Left in a signed-out session by standing_sessions_end: the member's id, so the next
@@ -83,9 +84,10 @@ def standing_sessions_end(member: Member) -> int:
     return ended
 
 
-class StandingAccountAdapter(DefaultAccountAdapter):
+class StandingAccountAdapter(LoginLimitsMixin, DefaultAccountAdapter):
     """allauth's adapter, refusing the login of a suspended or banned member with the
-    reason and the end of the suspension, before any session is made."""
+    reason and the end of the suspension, before any session is made; failed logins
+    are limited per address and account (members.login_limits)."""
 
     def pre_login(self, request: HttpRequest, user: Any, **kwargs: Any) -> HttpResponse | None:
         if user.is_active and not user.may_act:
