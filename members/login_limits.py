@@ -14,8 +14,11 @@ minutes, again and again. Here the counts are:
   still a brake on a guess spread over many addresses, but set far above what one
   address can reach through its pair limit (5 per 5 minutes is 60 an hour), so that
   nobody can pause an account from one address, and a distributed guesser gets at most
-  that many tries an hour. When it is reached the owner is told to reset their
-  password: a completed reset clears the account's count (allauth calls
+  that many tries an hour. It does not stop the owner on a browser they signed in
+  from before (a signed cookie, KNOWN_BROWSER_COOKIE, set at each login): only their
+  pair limit applies there, so even a guess from many addresses cannot keep them out
+  of their usual phone. On a new browser the owner is told to reset their password: a
+  completed reset clears the account's count (allauth calls
   `_delete_login_attempts_cached_email`), so the new password works at once.
 
 allauth.core.internal.ratelimit is allauth's internal module (its adapter uses it the
@@ -27,14 +30,22 @@ so typing the right password never uses up anybody's tries.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.core.internal import ratelimit
-from django.http import HttpRequest
+from django.conf import settings
+from django.core import signing
+from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy as _
 
 ACCOUNT_ACTION = "login_failed_account"
+
+# "This browser signed in to member N before": the member's id, signed, for a year.
+KNOWN_BROWSER_COOKIE = "partage_known_browser"
+KNOWN_BROWSER_MAX_AGE = timedelta(days=365)
+KNOWN_BROWSER_SALT = "members.login_limits.known-browser"
 
 
 class LoginLimitsMixin:
@@ -77,9 +88,14 @@ class LoginLimitsMixin:
         account = ratelimit.consume(request, app="allauth.account", action=ACCOUNT_ACTION,
                                     key=self._account_key(request, **credentials))
         if not account:
-            # The password was not tried: this attempt uses none of the address's tries.
-            pair.rollback()
-            raise self.validation_error("too_many_login_attempts_account")
+            if self._is_known_browser(request, credentials.get("email") or ""):
+                # The brake is for strangers spread over many addresses; the owner's own
+                # browser still has its pair limit.
+                account = ratelimit.RateLimitUsage(usage=[])
+            else:
+                # The password was not tried: this uses none of the address's tries.
+                pair.rollback()
+                raise self.validation_error("too_many_login_attempts_account")
         self._login_failed_rl_usage = ratelimit.RateLimitUsage(usage=pair.usage + account.usage)
 
     def _delete_login_attempts_cached_email(self, request: HttpRequest, **credentials: Any) -> None:
@@ -88,3 +104,29 @@ class LoginLimitsMixin:
         super()._delete_login_attempts_cached_email(request, **credentials)
         ratelimit.clear(request, app="allauth.account", action=ACCOUNT_ACTION,
                         key=self._account_key(request, **credentials))
+
+    def _is_known_browser(self, request: HttpRequest, email: str) -> bool:
+        """Whether this browser signed in before to the account that `email` names."""
+        from allauth.account.models import EmailAddress
+
+        from members.models import Member
+
+        try:
+            member_id = signing.loads(request.COOKIES.get(KNOWN_BROWSER_COOKIE, ""),
+                                      salt=KNOWN_BROWSER_SALT,
+                                      max_age=KNOWN_BROWSER_MAX_AGE)
+        except signing.BadSignature:  # absent, forged or older than a year
+            return False
+        if not isinstance(member_id, int) or not email:
+            return False
+        return (EmailAddress.objects.filter(user_id=member_id, email__iexact=email).exists()
+                or Member.objects.filter(pk=member_id, email__iexact=email).exists())
+
+    def post_login(self, request: HttpRequest, user: Any, **kwargs: Any) -> HttpResponse:
+        response = super().post_login(request, user, **kwargs)
+        response.set_cookie(
+            KNOWN_BROWSER_COOKIE, signing.dumps(user.pk, salt=KNOWN_BROWSER_SALT),
+            max_age=int(KNOWN_BROWSER_MAX_AGE.total_seconds()),
+            secure=settings.SESSION_COOKIE_SECURE, httponly=True, samesite="Lax",
+        )
+        return response

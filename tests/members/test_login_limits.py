@@ -148,3 +148,35 @@ def test_a_spoofed_forwarded_for_does_not_buy_more_tries(settings, member, passw
     proxied = Client(REMOTE_ADDR="127.0.0.1")
     log_in(proxied, member.email, password, HTTP_X_FORWARDED_FOR=OWNER)
     assert signed_in(proxied)
+
+
+def test_the_owners_usual_browser_gets_past_the_account_brake_and_others_do_not(
+        settings, member, password, bob):
+    from members.login_limits import KNOWN_BROWSER_COOKIE
+
+    settings.ACCOUNT_RATE_LIMITS = {**settings.ACCOUNT_RATE_LIMITS,
+                                    "login_failed_account": "8/h/key"}
+    phone = Client(REMOTE_ADDR=OWNER)
+    response = log_in(phone, member.email, password)
+    cookie = response.cookies[KNOWN_BROWSER_COOKIE]
+    assert cookie["httponly"] and cookie["samesite"] == "Lax" and int(cookie["max-age"]) > 0
+    phone.post(reverse("account_logout"))
+    for address in ("203.0.113.1", "203.0.113.2"):
+        attacker = Client(REMOTE_ADDR=address)
+        for _ in range(4):
+            log_in(attacker, member.email, "guess")
+    # The phone, even on another network, signs in...
+    phone.defaults["REMOTE_ADDR"] = ELSEWHERE
+    log_in(phone, member.email, password)
+    assert signed_in(phone)
+    # ...a browser that never signed in does not, nor one known for another member,
+    # nor one with a forged cookie.
+    assert ACCOUNT_MESSAGE in log_in(Client(REMOTE_ADDR=OWNER), member.email,
+                                     password).content.decode()
+    bobs = Client(REMOTE_ADDR=OWNER)
+    bobs.cookies[KNOWN_BROWSER_COOKIE] = log_in(Client(), bob.email, password).cookies[
+        KNOWN_BROWSER_COOKIE].value
+    assert ACCOUNT_MESSAGE in log_in(bobs, member.email, password).content.decode()
+    forged = Client(REMOTE_ADDR=OWNER)
+    forged.cookies[KNOWN_BROWSER_COOKIE] = f"{member.pk}:forged"
+    assert ACCOUNT_MESSAGE in log_in(forged, member.email, password).content.decode()
