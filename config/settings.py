@@ -256,7 +256,13 @@ USERSESSIONS_TRACK_ACTIVITY = False
 ACCOUNT_RATE_LIMITS = {
     "signup": env_str("RATE_SIGNUP", "10/h/ip"),
     "login": "30/m/ip",
+    # Failed logins (members/login_limits.py): "key" is the pair (client address,
+    # account), not the account alone, so a stranger's wrong passwords pause the
+    # stranger, not the owner. Per account from all addresses together, far above the
+    # 60 an hour one address can reach: a brake on distributed guessing that no single
+    # address can pull.
     "login_failed": "10/m/ip,5/300s/key",
+    "login_failed_account": "100/h/key",
     "reset_password": "20/m/ip,5/m/key",
     "reset_password_from_key": "20/m/ip",
     "change_password": "5/m/user",
@@ -351,6 +357,12 @@ PLATFORM_FEE_PERCENT = env_int("PLATFORM_FEE_PERCENT", 5)
 # --- Security ---------------------------------------------------------------------------
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEBUG and bool(DATABASE_URL))
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+# The language choice travels like the session: only over HTTPS in production, never
+# on a cross-site subrequest, and no script reads it (the server renders every page in
+# it; the notification socket reads it from the handshake's cookies).
+LANGUAGE_COOKIE_SECURE = SESSION_COOKIE_SECURE
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+LANGUAGE_COOKIE_HTTPONLY = True
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0

@@ -27,6 +27,7 @@ from django.shortcuts import render
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
+from members.login_limits import LoginLimitsMixin
 from members.models import Member
 
 # Left in a signed-out session by standing_sessions_end: the member's id, so the next
@@ -86,11 +87,12 @@ def standing_sessions_end(member: Member) -> int:
     return ended
 
 
-class StandingAccountAdapter(DefaultAccountAdapter):
+class StandingAccountAdapter(LoginLimitsMixin, DefaultAccountAdapter):
     """allauth's adapter, refusing the login of a suspended or banned member with the
-    reason and the end of the suspension, before any session is made; its emails are
-    signed by the site (SITE_NAME, SITE_URL's host), not by the request's host, which
-    allauth would print ("Hello from 127.0.0.1:8201!")."""
+    reason and the end of the suspension, before any session is made; failed logins
+    are limited per address and account (members.login_limits); its emails are signed
+    by the site (SITE_NAME, SITE_URL's host), not by the request's host, which allauth
+    would print ("Hello from 127.0.0.1:8201!")."""
 
     def send_mail(self, template_prefix: str, email: str, context: dict) -> None:
         site = SimpleNamespace(name=settings.SITE_NAME,
