@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
+from core.ratelimit import limit_posts
 from ledger import charts, selectors, services
 from ledger.forms import SendHoursForm, StatementFilterForm
 from ledger.models import MAX_TRANSFER_MINUTES
@@ -91,6 +92,7 @@ def statement_csv(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@limit_posts("send_hours")
 def send(request: HttpRequest) -> HttpResponse:
     own = services.account_for(request.user)
     if request.method == "POST":

@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from core.fragments import render_page_or_fragment
+from core.ratelimit import limit_posts, posts_not_limited
 from exchanges import selectors as exchange_selectors
 from listings.models import Kind, Listing, Status
 from messaging import conversations, selectors
@@ -133,6 +134,8 @@ def conversation_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
+@posts_not_limited("conversations.message_post counts every message, sent from this page "
+                   "or the socket alike (RATE_LIMIT per RATE_WINDOW), and refuses the rest")
 def message_send(request: HttpRequest, pk: int) -> HttpResponse:
     participant = _get_participation(request, pk)
     form = MessageForm(request.POST)
@@ -151,6 +154,7 @@ def message_send(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
+@limit_posts("block")
 def member_block(request: HttpRequest, pk: int) -> HttpResponse:
     participant = _get_participation(request, pk)
     other = conversations.other_member(participant.conversation, request.user)
@@ -165,6 +169,7 @@ def member_block(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
+@limit_posts("block")
 def member_unblock(request: HttpRequest, pk: int) -> HttpResponse:
     participant = _get_participation(request, pk)
     other = conversations.other_member(participant.conversation, request.user)
@@ -184,6 +189,7 @@ def _visible_listing(request: HttpRequest, pk: int) -> Listing:
 
 @login_required
 @require_POST
+@limit_posts("conversation_start")
 def listing_contact(request: HttpRequest, listing_pk: int) -> HttpResponse:
     listing = _visible_listing(request, listing_pk)
     if listing.kind == Kind.WANTED:
@@ -198,6 +204,7 @@ def listing_contact(request: HttpRequest, listing_pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
+@limit_posts("conversation_start")
 def exchange_contact(request: HttpRequest, exchange_pk: int) -> HttpResponse:
     exchange = exchange_selectors.exchange_for_party(request.user, exchange_pk)
     if exchange is None:
@@ -208,6 +215,7 @@ def exchange_contact(request: HttpRequest, exchange_pk: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@limit_posts("conversation_start")
 def wanted_answer(request: HttpRequest, listing_pk: int) -> HttpResponse:
     wanted = _visible_listing(request, listing_pk)
     if wanted.kind != Kind.WANTED:
@@ -241,6 +249,7 @@ def wanted_answer(request: HttpRequest, listing_pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
+@limit_posts("exchange_request")
 def attached_request(request: HttpRequest, pk: int, message_pk: int) -> HttpResponse:
     participant = _get_participation(request, pk)
     message = get_object_or_404(
