@@ -96,7 +96,7 @@ def statement_csv(request: HttpRequest) -> HttpResponse:
 def send(request: HttpRequest) -> HttpResponse:
     own = services.account_for(request.user)
     if request.method == "POST":
-        form = SendHoursForm(request.POST)
+        form = SendHoursForm(request.POST, payer=request.user)
         if form.is_valid():
             try:
                 services.transfer_post(
@@ -116,7 +116,7 @@ def send(request: HttpRequest) -> HttpResponse:
                     "who": form.cleaned_data["payee"].public_name})
                 return redirect("ledger:account")
     else:
-        form = SendHoursForm(recipient_member=_member_from_query(request))
+        form = SendHoursForm(payer=request.user, recipient_member=_member_from_query(request))
     return render(request, "ledger/send.html", {
         "form": form, "account": own, "max_minutes": MAX_TRANSFER_MINUTES,
     })
