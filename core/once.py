@@ -82,3 +82,20 @@ def tell_replayed(request: HttpRequest) -> None:
     """What a member sees after sending the same form twice."""
     messages.info(request, _("You had already sent this form: here is what it did. "
                              "Nothing was created twice."))
+
+
+# A form left open longer than this and then sent creates again: a month is far beyond
+# any double tap or browser resend, and keeps the table small.
+KEEP_DAYS = 30
+
+
+def submissions_purge(*, older_than_days: int = KEEP_DAYS) -> int:
+    """Forget the tokens of forms sent more than `older_than_days` ago; return how many.
+    Idempotent."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    cutoff = timezone.now() - timedelta(days=older_than_days)
+    deleted, _by_model = FormSubmission.objects.filter(created_at__lt=cutoff).delete()
+    return deleted

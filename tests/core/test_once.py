@@ -180,3 +180,20 @@ def test_an_extension_asked_twice_is_asked_once(client):
                           {"new_end_date": (loan.end_date + timedelta(days=2)).isoformat()})
     assert_replayed(first, second)
     assert LoanExtension.objects.count() == 1
+
+
+def test_old_tokens_are_forgotten_by_the_purge_command(member_client):
+    from django.core.management import call_command
+
+    from core.models import FormSubmission
+
+    url = reverse("listings:create-kind", args=["item"])
+    for _ in range(2):
+        member_client.post(url, {**item_post(), "once_token": str(uuid.uuid4())})
+    old, recent = FormSubmission.objects.order_by("id")
+    FormSubmission.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(days=31))
+    call_command("form_tokens_purge")
+    assert list(FormSubmission.objects.values_list("pk", flat=True)) == [recent.pk]
+    # Past the purge, sending the old form again creates again (a month later).
+    again = member_client.post(url, {**item_post(), "once_token": str(old.token)})
+    assert again.status_code == 302 and Listing.objects.count() == 3
