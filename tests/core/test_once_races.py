@@ -52,8 +52,16 @@ def _post_from_own_client(cookies: dict, url: str, data: dict):
 
 def _delete(members: list[Member]) -> None:
     def delete() -> None:
+        from django.contrib.sessions.models import Session
+
         pks = [m.pk for m in members]
         delete_conversations_of(pks)
+        # Sessions hold no foreign key: a signed-in one left behind would outlive the
+        # test and show up in later ones that look at every session.
+        Session.objects.filter(
+            pk__in=[s.pk for s in Session.objects.all() if s.get_decoded().get("_auth_user_id")
+                    in {str(pk) for pk in pks}]
+        ).delete()
         Member.objects.filter(pk__in=pks).delete()  # listings and tokens go with them
 
     in_own_connection(delete)
