@@ -18,6 +18,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from core import once
 from core.fragments import render_page_or_fragment
 from core.ratelimit import limit_posts, posts_not_limited
 from exchanges import selectors as exchange_selectors
@@ -259,10 +260,19 @@ def attached_request(request: HttpRequest, pk: int, message_pk: int) -> HttpResp
     from exchanges.services import ExchangeError
 
     try:
-        result = conversations.request_attached_listing(message=message, by=request.user)
+        sent = once.submit_once(
+            member=request.user, token=once.token_from(request), action="attached_request",
+            create=lambda: conversations.request_attached_listing(message=message, by=request.user),
+            url_of=lambda result: (result.exchange.get_absolute_url() if result.exchange
+                                   else result.listing.get_absolute_url() + "#ask"),
+        )
     except (ChatError, ExchangeError) as error:
         messages.error(request, " ".join(error.messages))
         return redirect("conversations:detail", pk)
+    if sent.replayed:
+        once.tell_replayed(request)
+        return redirect(sent.url)
+    result = sent.result
     if result.exchange is not None:
         messages.success(request, _("Your request is sent. You will hear back here."))
         return redirect(result.exchange)

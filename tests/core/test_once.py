@@ -197,3 +197,22 @@ def test_old_tokens_are_forgotten_by_the_purge_command(member_client):
     # Past the purge, sending the old form again creates again (a month later).
     again = member_client.post(url, {**item_post(), "once_token": str(old.token)})
     assert again.status_code == 302 and Listing.objects.count() == 3
+
+
+def test_requesting_an_attached_listing_twice_requests_once(client):
+    from messaging import conversations
+    from messaging.models import Conversation, ConversationKind, Message
+
+    alice, bob = MemberFactory(), MemberFactory()
+    wanted = ListingFactory(owner=alice, kind=Kind.WANTED, terms=Terms.SELL)
+    mower = ListingFactory(owner=bob, terms=Terms.SELL, price_cents=3000)
+    conversations.wanted_answer(wanted=wanted, responder=bob, body="Mine works",
+                                attached_listing=mower, client_id=uuid.uuid4())
+    conversation = Conversation.objects.get(kind=ConversationKind.WANTED)
+    message = Message.objects.get()
+    client.force_login(alice)
+    assert TOKEN.search(client.get(conversation.get_absolute_url()).content.decode())
+    first, second = twice(client, reverse("conversations:request-attached",
+                                          args=[conversation.pk, message.pk]), {})
+    assert_replayed(first, second)
+    assert Exchange.objects.get().get_absolute_url() == first.url
