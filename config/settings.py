@@ -271,12 +271,35 @@ ACCOUNT_RATE_LIMITS = {
     "reauthenticate": "10/m/user",
 }
 # What members post (core/ratelimit.py): "count/period" per member, period in s, m, h, d.
+# Every view that takes a POST names one of these, or says why it needs none
+# (tests/core/test_post_limits.py holds every URL to it). Each is high enough for a busy
+# honest member and low enough that a script cannot flood the others with it.
 PARTAGE_RATE_LIMITS = {
     "listing_create": env_str("RATE_LISTING_CREATE", "20/h"),
     "exchange_request": env_str("RATE_EXCHANGE_REQUEST", "30/h"),
     "report": env_str("RATE_REPORT", "10/h"),
     "message": env_str("RATE_MESSAGE", "20/10s"),
     "send_hours": env_str("RATE_SEND_HOURS", "30/h"),
+    # Edits, status changes, deletions and blocked days of one's own listings.
+    "listing_change": env_str("RATE_LISTING_CHANGE", "120/h"),
+    # Each upload is decoded and re-encoded: costly, so counted apart.
+    "photo_upload": env_str("RATE_PHOTO_UPLOAD", "60/h"),
+    # The profile form carries the avatar upload.
+    "profile_edit": env_str("RATE_PROFILE_EDIT", "20/h"),
+    "review": env_str("RATE_REVIEW", "30/h"),
+    "saved_search": env_str("RATE_SAVED_SEARCH", "30/h"),
+    # Accept, decline, hand over, complete, extensions, time records, deposits.
+    "exchange_action": env_str("RATE_EXCHANGE_ACTION", "120/h"),
+    # Each one calls Stripe.
+    "payment": env_str("RATE_PAYMENT", "30/h"),
+    "conversation_start": env_str("RATE_CONVERSATION_START", "60/h"),
+    "block": env_str("RATE_BLOCK", "30/h"),
+    # Location, consents, signed-in devices, acknowledging a warning.
+    "account_settings": env_str("RATE_ACCOUNT_SETTINGS", "60/h"),
+    "data_export": env_str("RATE_DATA_EXPORT", "10/h"),
+    # The form checks the password: also a bound on guessing it from a stolen session.
+    "account_delete": env_str("RATE_ACCOUNT_DELETE", "10/h"),
+    "notification_read": env_str("RATE_NOTIFICATION_READ", "600/h"),
 }
 # --- Two-factor authentication (allauth.mfa) --------------------------------------------
 # TOTP (an authenticator app) plus recovery codes; the admin requires it of all staff

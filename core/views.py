@@ -4,7 +4,7 @@ from django.shortcuts import render
 from django.templatetags.static import static
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import cache_control, never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_safe
 
 from core.cache_headers import shared_cache_when_anonymous
 from core.health import health_report
@@ -115,6 +115,7 @@ def too_many_requests(request: HttpRequest, exception=None) -> HttpResponse:
     return render_429(request)
 
 
+@require_safe
 def media(request: HttpRequest, path: str) -> HttpResponse:
     """Uploads, when this process serves them (SERVE_MEDIA). They are re-encoded images
     with generated names; the headers make sure a browser never treats one as anything

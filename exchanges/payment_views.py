@@ -23,6 +23,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
+from core.ratelimit import limit_posts, posts_not_limited
 from exchanges import payments, selectors
 from exchanges.models import Exchange, PaymentPurpose
 from exchanges.services import ExchangeError
@@ -46,6 +47,7 @@ def _error(request: HttpRequest, error: ExchangeError) -> None:
 
 @login_required
 @require_POST
+@limit_posts("payment")
 def connect_start(request: HttpRequest) -> HttpResponse:
     try:
         url = payments.connect_onboarding_url(
@@ -101,12 +103,14 @@ def _checkout(request: HttpRequest, pk: int, purpose: str) -> HttpResponse:
 
 @login_required
 @require_POST
+@limit_posts("payment")
 def checkout_pay(request: HttpRequest, pk: int) -> HttpResponse:
     return _checkout(request, pk, PaymentPurpose.CHARGE)
 
 
 @login_required
 @require_POST
+@limit_posts("payment")
 def checkout_deposit(request: HttpRequest, pk: int) -> HttpResponse:
     return _checkout(request, pk, PaymentPurpose.DEPOSIT)
 
@@ -135,6 +139,7 @@ class DepositClaimForm(forms.Form):
 
 @login_required
 @require_POST
+@limit_posts("exchange_action")
 def deposit_release(request: HttpRequest, pk: int) -> HttpResponse:
     exchange = _get_exchange_for_party(request, pk)
     try:
@@ -148,6 +153,7 @@ def deposit_release(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
+@limit_posts("exchange_action")
 def deposit_claim(request: HttpRequest, pk: int) -> HttpResponse:
     exchange = _get_exchange_for_party(request, pk)
     form = DepositClaimForm(request.POST)
@@ -172,6 +178,8 @@ def deposit_claim(request: HttpRequest, pk: int) -> HttpResponse:
 
 @csrf_exempt
 @require_POST
+@posts_not_limited("Stripe's own calls, signed with our webhook secret: a bad signature "
+                   "changes nothing, and a replayed event is applied once")
 def stripe_webhook(request: HttpRequest) -> HttpResponse:
     """Stripe's events. 400 and nothing changed for a bad, missing or stale signature,
     and for a signed event that is malformed (logged: only someone with the signing

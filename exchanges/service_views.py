@@ -12,6 +12,7 @@ from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from core.ratelimit import limit_posts
 from exchanges import selectors, services
 from exchanges.forms import RecordTimeForm
 from exchanges.models import State
@@ -20,6 +21,7 @@ from exchanges.services import ExchangeError
 
 @login_required
 @require_POST
+@limit_posts("exchange_action")
 def record_time(request: HttpRequest, pk: int) -> HttpResponse:
     exchange = selectors.exchange_for_party(request.user, pk)
     if exchange is None:
@@ -43,6 +45,7 @@ def record_time(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
+@limit_posts("exchange_action")
 def confirm_time(request: HttpRequest, pk: int) -> HttpResponse:
     exchange = selectors.exchange_for_party(request.user, pk)
     if exchange is None:

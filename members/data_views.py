@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from core.ratelimit import limit_posts
 from members import deletion, export, selectors, services
 from members.models import ConsentRecord
 
@@ -69,6 +70,7 @@ CONSENT_CHANGED = {
 
 @login_required
 @require_POST
+@limit_posts("account_settings")
 def consent_update(request: HttpRequest) -> HttpResponse:
     kind = request.POST.get("kind", "")
     granted = request.POST.get("granted") == "yes"
@@ -83,6 +85,7 @@ def consent_update(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
+@limit_posts("data_export")
 def export_start(request: HttpRequest) -> HttpResponse:
     """One click: a fresh link that works for an hour, for this member only."""
     token = export.export_token(request.user)
@@ -104,6 +107,7 @@ def export_download(request: HttpRequest, token: str) -> HttpResponse:
 
 @login_required
 @require_http_methods(["POST"])
+@limit_posts("account_delete")
 def account_delete(request: HttpRequest) -> HttpResponse:
     form = DeleteAccountForm(request.POST, member=request.user)
     if not form.is_valid():
