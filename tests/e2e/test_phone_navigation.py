@@ -179,8 +179,8 @@ def test_twenty_results_fit_in_a_few_screens_on_a_phone_and_a_grid_on_a_laptop(
         expect(cards).to_have_count(20)
         shot(page, output_path, f"results-360-{locale}")
         height = page.locator("#results .grid").bounding_box()["height"]
-        # A card per screen made ~9,000 px; a compact row is about 120 px.
-        assert height <= 3000, f"20 results take {height}px on a 360 px phone"
+        # A card per screen made ~8,700 px; compact rows take ~2,600 (English) to ~2,900 (French).
+        assert height <= 3500, f"20 results take {height}px on a 360 px phone"
         assert page.evaluate("document.documentElement.scrollWidth") <= 360
         page.set_viewport_size({"width": 1280, "height": 800})
         first, second = cards.nth(0).bounding_box(), cards.nth(1).bounding_box()
