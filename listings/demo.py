@@ -412,10 +412,11 @@ PALETTE: dict[str, tuple[tuple[int, int, int], str]] = {
 }
 # ... and, where the top category's shape would say the wrong thing, the subcategory's own.
 SUBCATEGORY_SHAPES: dict[str, str] = {
-    "ladders": "ladder", "bikes": "bike", "bike-repair": "bike", "camping": "tent",
-    "computers": "screen", "books-kids": "books", "music-films": "screen",
-    "furniture": "sofa", "plants-seeds": "tree", "cookware": "pot", "toys": "teddy",
-    "gardening-help": "tree",
+    "power-tools": "drill", "hand-tools": "hammer", "ladders": "ladder",
+    "outdoor-furniture": "chair", "appliances": "appliance", "preserving": "jar",
+    "kids-clothes": "shirt", "bikes": "bike", "bike-repair": "bike", "camping": "tent",
+    "winter-sports": "snowflake", "water-sports": "wave", "audio-video": "speaker",
+    "computers": "screen", "decoration": "frame", "furniture": "sofa",
 }
 
 # Pillow's built-in font has no accented letters ("Roues de v\u2610lo"): the demo draws
@@ -536,6 +537,57 @@ def _draw_shape(draw: ImageDraw.ImageDraw, shape: str, cx: int, cy: int, r: int,
         draw.polygon([(cx - r, cy), (cx, cy - r), (cx + r, cy)], fill=ink)
         draw.rectangle((cx - r * 3 // 4, cy, cx + r * 3 // 4, cy + r), fill=light)
         draw.rectangle((cx - r // 6, cy + r // 3, cx + r // 6, cy + r), fill=ink)
+    elif shape == "drill":
+        draw.rounded_rectangle((cx - r, cy - r // 2, cx + r // 2, cy), 14, fill=ink)
+        draw.rectangle((cx + r // 2, cy - r // 3, cx + r * 5 // 4, cy - r // 6), fill=_darker(colour, 0.7))
+        draw.rounded_rectangle((cx - r * 3 // 4, cy, cx - r // 4, cy + r), 10, fill=ink)
+        draw.rectangle((cx - r * 7 // 8, cy + r * 3 // 4, cx - r // 8, cy + r), fill=light)
+    elif shape == "chair":
+        draw.rectangle((cx - r // 2, cy - r, cx - r // 2 + 16, cy + r), fill=ink)
+        draw.rectangle((cx - r // 2, cy, cx + r // 2, cy + 16), fill=ink)
+        draw.rectangle((cx + r // 2 - 16, cy, cx + r // 2, cy + r), fill=ink)
+        draw.rectangle((cx - r // 2, cy - r, cx - r // 2 + r // 3, cy - r // 2), fill=ink)
+    elif shape == "appliance":
+        draw.rounded_rectangle((cx - r * 3 // 4, cy - r, cx + r * 3 // 4, cy + r), 16, fill=ink)
+        draw.ellipse((cx - r // 2, cy - r // 4, cx + r // 2, cy + r * 3 // 4), fill=light)
+        for dx in (-r // 2, -r // 4):
+            draw.ellipse((cx + dx - 8, cy - r * 3 // 4 - 8, cx + dx + 8, cy - r * 3 // 4 + 8),
+                         fill=light)
+    elif shape == "jar":
+        draw.rounded_rectangle((cx - r * 2 // 3, cy - r * 2 // 3, cx + r * 2 // 3, cy + r), 24,
+                               fill=ink)
+        draw.rectangle((cx - r // 2, cy - r, cx + r // 2, cy - r * 2 // 3), fill=_darker(colour, 0.65))
+        draw.rectangle((cx - r // 3, cy - r // 6, cx + r // 3, cy + r // 3), fill=light)
+    elif shape == "shirt":
+        draw.polygon([(cx - r // 3, cy - r), (cx - r, cy - r * 2 // 3), (cx - r * 3 // 4, cy - r // 4),
+                      (cx - r // 2, cy - r // 3), (cx - r // 2, cy + r), (cx + r // 2, cy + r),
+                      (cx + r // 2, cy - r // 3), (cx + r * 3 // 4, cy - r // 4),
+                      (cx + r, cy - r * 2 // 3), (cx + r // 3, cy - r)], fill=ink)
+        draw.chord((cx - r // 3, cy - r * 4 // 3, cx + r // 3, cy - r * 2 // 3), 0, 180, fill=light)
+    elif shape == "snowflake":
+        for angle in range(0, 180, 60):
+            dx = round(r * math.cos(math.radians(angle)))
+            dy = round(r * math.sin(math.radians(angle)))
+            draw.line((cx - dx, cy - dy, cx + dx, cy + dy), fill=ink, width=12)
+        draw.ellipse((cx - r // 5, cy - r // 5, cx + r // 5, cy + r // 5), fill=ink)
+    elif shape == "wave":
+        for i, dy in enumerate((-r // 2, 0, r // 2)):
+            for k in range(-2, 2):
+                x = cx + k * r // 2
+                draw.arc((x, cy + dy - r // 4, x + r // 2, cy + dy + r // 4), 180, 360,
+                         fill=_darker(colour, 0.3 + 0.12 * i), width=10)
+    elif shape == "speaker":
+        draw.rounded_rectangle((cx - r * 2 // 3, cy - r, cx + r * 2 // 3, cy + r), 18, fill=ink)
+        draw.ellipse((cx - r // 2, cy - r // 6, cx + r // 2, cy + r * 5 // 6), fill=light)
+        draw.ellipse((cx - r // 5, cy + r // 8, cx + r // 5, cy + r * 8 // 15), fill=ink)
+        draw.ellipse((cx - r // 5, cy - r * 4 // 5, cx + r // 5, cy - r * 2 // 5), fill=light)
+    elif shape == "frame":
+        draw.rectangle((cx - r, cy - r * 3 // 4, cx + r, cy + r * 3 // 4), fill=ink)
+        draw.rectangle((cx - r + 18, cy - r * 3 // 4 + 18, cx + r - 18, cy + r * 3 // 4 - 18),
+                       fill=light)
+        draw.polygon([(cx - r + 18, cy + r * 3 // 4 - 18), (cx - r // 4, cy - r // 4),
+                      (cx + r // 4, cy + r // 6), (cx + r // 2, cy), (cx + r - 18, cy + r * 3 // 4 - 18)],
+                     fill=_darker(colour, 0.2))
     else:  # box
         draw.rectangle((cx - r, cy - r * 2 // 3, cx + r, cy + r), fill=ink)
         draw.line((cx - r, cy - r // 6, cx + r, cy - r // 6), fill=light, width=8)
