@@ -188,3 +188,18 @@ def test_twenty_results_fit_in_a_few_screens_on_a_phone_and_a_grid_on_a_laptop(
         shot(page, output_path, f"results-1280-{locale}")
     finally:
         context.close()
+
+
+def test_menu_and_tab_bar_work_without_javascript(browser, live_server, alice):
+    context = browser.new_context(viewport={"width": 375, "height": 667}, locale="en-GB",
+                                  java_script_enabled=False)
+    page = context.new_page()
+    try:
+        log_in(page, live_server.url, alice.email)
+        page.locator("nav.tab-bar").get_by_role("link").nth(2).click()
+        expect(page).to_have_url(re.compile(reverse("conversations:inbox") + "$"))
+        page.locator("details.menu > summary").click()
+        page.locator(".menu-panel").get_by_role("button", name="Log out").click(timeout=5000)
+        expect(page.locator("nav.tab-bar")).to_contain_text("Log in")
+    finally:
+        context.close()
