@@ -138,6 +138,10 @@ class Listing(models.Model):
     status = models.CharField(
         _("status"), max_length=16, choices=Status.choices, default=Status.ACTIVE
     )
+    # Set by moderation when it removes the listing (status REMOVED): its owner reads
+    # why on the listing's page, which only they still see.
+    removed_reason = models.TextField(_("reason for removal"), blank=True, max_length=2000,
+                                      editable=False)
 
     # Money in integer cents: a sale price, a daily fee when lending, a price per seat
     # for a ride, or a budget for a wanted post. Hours in integer minutes.

@@ -156,7 +156,9 @@ def listing_detail(request: HttpRequest, pk: int) -> HttpResponse:
     # and closed ones only to their owner. Others are told which it is (it was public,
     # and a bare "not found" reads like a broken link), still with a 404 so that search
     # engines and caches drop the page.
-    if listing.status == Status.REMOVED:
+    # The owner still sees a removed listing, with the moderator's reason and a way to
+    # appeal; everyone else gets a 404.
+    if listing.status == Status.REMOVED and not is_owner:
         raise Http404
     if not listing.is_active and not is_owner:
         return render(request, "listings/unavailable.html", {"listing": listing}, status=404)
@@ -170,7 +172,8 @@ def listing_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "photos": list(listing.photos.all()),
         "is_owner": is_owner,
         "distance_km": distance_km,
-        "status_actions": _status_actions(listing) if is_owner else [],
+        "status_actions": (_status_actions(listing)
+                           if is_owner and listing.status != Status.REMOVED else []),
         "ride_has_left": bool(
             listing.is_ride and listing.departs_at and listing.departs_at <= timezone.now()
         ),

@@ -40,6 +40,9 @@ class NotificationKind(models.TextChoices):
     REPORT_RECEIVED = "report_received", _("Report received")
     REPORT_HANDLED = "report_handled", _("Report handled")
     MEMBER_WARNED = "member_warned", _("Warning from the moderators")
+    CONTENT_REMOVED = "content_removed", _("Removed by a moderator")
+    CONTENT_RESTORED = "content_restored", _("Restored by a moderator")
+    APPEAL_RECEIVED = "appeal_received", _("Appeal received")
 
 
 # Kinds that ask the reader to do something; these (and only these) are also emailed.
@@ -111,6 +114,14 @@ def _texts() -> dict[str, str]:
         ),
         "member_warned": gettext(
             "The moderators sent you a warning. Please read it and confirm you understand."
+        ),
+        "content_removed": gettext(
+            "A moderator removed “%(listing)s”: %(reason)s Open it to read why, or to ask "
+            "them to look again."
+        ),
+        "content_restored": gettext("A moderator restored “%(listing)s”."),
+        "appeal_received": gettext(
+            "We received your appeal about “%(listing)s”. A moderator will look at it again."
         ),
     }
 

@@ -8,7 +8,8 @@ from moderation.models import ReportReason
 
 class ReportForm(forms.Form):
     reason = forms.ChoiceField(
-        label=_("Why do you report it?"), choices=ReportReason.choices,
+        label=_("Why do you report it?"),
+        choices=[c for c in ReportReason.choices if c[0] != ReportReason.APPEAL],
         widget=forms.RadioSelect,
         error_messages={"required": _("Choose why you report it.")},
     )
@@ -16,6 +17,15 @@ class ReportForm(forms.Form):
         label=_("What happened (optional)"), required=False, max_length=2000,
         widget=forms.Textarea(attrs={"rows": 4}),
         help_text=_("Only the moderators read this."),
+    )
+
+
+class AppealForm(forms.Form):
+    note = forms.CharField(
+        label=_("Why should the moderators look again?"), max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=_("Only the moderators read this. Say what they may have missed."),
+        error_messages={"required": _("Say in a few words why they should look again.")},
     )
 
 

@@ -22,6 +22,8 @@ class ReportReason(models.TextChoices):
     INAPPROPRIATE = "inappropriate", _("Inappropriate content")
     SPAM = "spam", _("Spam")
     OTHER = "other", _("Something else")
+    # The owner of removed content asks the moderators to look again (removal_appeal).
+    APPEAL = "appeal", _("Appeal against a removal")
 
 
 class ReportStatus(models.TextChoices):

@@ -82,7 +82,7 @@ def report_create(*, reporter: Member, target: models.Model, reason: str, note: 
     kind = targets.kind_of(target)
     if kind is None:
         raise ModerationError(_("This cannot be reported."))
-    if reason not in ReportReason.values:
+    if reason not in ReportReason.values or reason == ReportReason.APPEAL:
         raise ModerationError({"reason": [_("Choose why you report it.")]})
     owner = kind.owner_of(target)
     if owner is not None and owner.pk == reporter.pk:
@@ -192,8 +192,24 @@ def content_hide(*, target: models.Model, by: Member, reason: str) -> Moderation
     if kind.is_hidden(target):
         raise ModerationError(_("This is already hidden."))
     details = kind.hide(target, by=by, reason=reason)
-    return _log(by=by, action=ActionKind.CONTENT_HIDE, target=target, reason=reason,
-                kind=kind.key, **details)
+    action = _log(by=by, action=ActionKind.CONTENT_HIDE, target=target, reason=reason,
+                  kind=kind.key, **details)
+    _tell_owner(kind, target, action, "content_removed", reason=reason)
+    return action
+
+
+def _tell_owner(kind, target: models.Model, action: ModerationAction, notification: str,
+                **params: Any) -> None:
+    """The member whose content a moderator hid or restored hears of it, with the
+    reason: nobody should find their listing gone without a word. Once per action."""
+    owner = kind.owner_of(target)
+    if owner is None:
+        return
+    notifications.notification_create(
+        member=owner, kind=notification, dedupe_key=f"moderation-action:{action.pk}",
+        params={"listing": targets.target_label(target), **params},
+        url=_public_url(target),
+    )
 
 
 @transaction.atomic
@@ -214,8 +230,45 @@ def content_restore(*, target: models.Model, by: Member, reason: str) -> Moderat
     ).first()
     details = kind.restore(target, by=by, reason=reason,
                            previous=last_hide.details if last_hide else None)
-    return _log(by=by, action=ActionKind.CONTENT_RESTORE, target=target, reason=reason,
-                kind=kind.key, **details)
+    action = _log(by=by, action=ActionKind.CONTENT_RESTORE, target=target, reason=reason,
+                  kind=kind.key, **details)
+    _tell_owner(kind, target, action, "content_restored")
+    return action
+
+
+def removal_appeal(*, member: Member, target: models.Model, note: str) -> Report:
+    """The owner of content a moderator hid asks them to look again. Guarantees: the
+    target is hidden and is the member's own; the note is required; it becomes an open
+    report (reason APPEAL) in the moderators' queue, at most one open per member and
+    target (the report's unique constraint), and the member is told it was received."""
+    kind = targets.kind_of(target)
+    if kind is None or kind.is_hidden is None or not kind.is_hidden(target):
+        raise ModerationError(_("Only something the moderators removed can be appealed."))
+    owner = kind.owner_of(target)
+    if owner is None or owner.pk != member.pk:
+        raise ModerationError(_("Only its owner can appeal a removal."))
+    note = (note or "").strip()
+    if not note:
+        raise ModerationError({"note": [_("Say in a few words why they should look again.")]})
+    content_type = ContentType.objects.get_for_model(target, for_concrete_model=False)
+    pending = ModerationError(_("Your appeal is waiting for a moderator already."))
+    if Report.objects.open().filter(reporter=member, content_type=content_type,
+                                    object_id=target.pk).exists():
+        raise pending
+    try:
+        with transaction.atomic():
+            report = Report.objects.create(
+                reporter=member, content_type=content_type, object_id=target.pk,
+                target_label=targets.target_label(target), target_owner=member,
+                reason=ReportReason.APPEAL, note=note[:2000],
+            )
+            notifications.notification_create(
+                member=member, kind="appeal_received", dedupe_key=f"report:{report.pk}:appeal",
+                params={"listing": report.target_label}, url=_public_url(target),
+            )
+    except IntegrityError as error:
+        raise pending from error
+    return report
 
 
 def _fresh(target: models.Model) -> models.Model:

@@ -52,7 +52,8 @@ def _listing_hide(obj, *, by: Member, reason: str) -> dict:
     previous = locked.status
     if previous != Status.REMOVED:
         locked.status = Status.REMOVED
-        locked.save(update_fields=["status", "updated_at"])
+        locked.removed_reason = reason
+        locked.save(update_fields=["status", "removed_reason", "updated_at"])
     return {"previous_status": previous}
 
 
@@ -67,7 +68,8 @@ def _listing_restore(obj, *, by: Member, reason: str, previous: dict | None = No
         status = Status.PAUSED
     if locked.status == Status.REMOVED:
         locked.status = status
-        locked.save(update_fields=["status", "updated_at"])
+        locked.removed_reason = ""
+        locked.save(update_fields=["status", "removed_reason", "updated_at"])
     return {"status": status}
 
 

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from core import once
 from core.ratelimit import limit_posts
 from moderation import services, targets
-from moderation.forms import ReportForm
+from moderation.forms import AppealForm, ReportForm
 from moderation.models import Warning
 
 
@@ -62,6 +62,46 @@ def report_create(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
         "target": target,
         "target_kind": target_kind,
         "back_url": services._public_url(target),
+    }, status=400 if form.errors else 200)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+@limit_posts("report")
+def appeal_create(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
+    """The owner of something a moderator removed asks them to look again. Anyone else,
+    and anything not removed, gets a 404."""
+    target_kind = targets.KINDS.get(kind)
+    model = target_kind.model if target_kind else None
+    target = model._default_manager.filter(pk=pk).first() if model else None
+    if (target is None or target_kind.is_hidden is None or not target_kind.is_hidden(target)
+            or getattr(target_kind.owner_of(target), "pk", None) != request.user.pk):
+        raise Http404
+    form = AppealForm(request.POST or None)
+    back_url = services._public_url(target) or reverse("home")
+    if request.method == "POST" and form.is_valid():
+        try:
+            sent = once.submit_once(
+                member=request.user, token=once.token_from(request), action="removal_appeal",
+                create=lambda: services.removal_appeal(
+                    member=request.user, target=target, note=form.cleaned_data["note"]),
+                url_of=lambda _report: back_url,
+            )
+        except services.ModerationError as error:
+            if hasattr(error, "error_dict"):
+                for field, errors in error.message_dict.items():
+                    form.add_error(field if field in form.fields else None, errors)
+            else:
+                form.add_error(None, error.messages)
+        else:
+            if sent.replayed:
+                once.tell_replayed(request)
+            else:
+                messages.success(request, _(
+                    "Your appeal is sent. A moderator will look again and you will be told."))
+            return redirect(sent.url)
+    return render(request, "moderation/appeal.html", {
+        "form": form, "target": target, "back_url": back_url, "kind": kind, "pk": pk,
     }, status=400 if form.errors else 200)
 
 

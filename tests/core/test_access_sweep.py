@@ -244,6 +244,15 @@ ROUTES["moderation:warning-acknowledge"] = (lambda o: {"pk": o["warning"].pk}, "
 ROUTES["moderation:report"] = (lambda o: {"kind": "listing", "pk": o["drill"].pk}, "bob")
 
 
+# --- moderation: a listing of Alice's that a moderator removed; only she may appeal.
+def _removed_listing(alice, bob, mallory, objects) -> dict:
+    return {"removed": ListingFactory(owner=alice, title="Removed", status="removed")}
+
+
+EXTRA_BUILDERS.append(_removed_listing)
+ROUTES["moderation:appeal"] = (lambda o: {"kind": "listing", "pk": o["removed"].pk}, "alice")
+
+
 # --- reviews: two completed loans of Alice's ladder to Bob. Bob reviewed the first
 # (sealed: Alice has not written hers); both reviewed the second (published).
 def _reviews(alice, bob, mallory, objects) -> dict:
