@@ -169,11 +169,23 @@ def processing_slot() -> contextlib.AbstractContextManager[None]:
 
 
 def _release_memory() -> None:
-    # glibc keeps freed blocks of the heap for reuse, and a decoded photo is made of
-    # 16 MB blocks that land there once its mmap threshold has grown: without this a
-    # worker keeps its peak after the upload. Elsewhere (musl, macOS) it is skipped.
+    # Whatever smaller freed chunks glibc still keeps for reuse go back too.
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL("libc.so.6").malloc_trim(0)
+
+
+def _map_big_blocks() -> None:
+    """Make glibc give every allocation of 1 MB or more its own mapping, unmapped as
+    soon as it is freed. By default its threshold grows to the size of the last freed
+    block (up to 32 MB): Pillow's 16 MB image blocks then come from the heap and each
+    thread's arena, and a worker kept ~750 MB after four parallel uploads
+    (bench/image_memory.py). Elsewhere than glibc (musl, macOS) nothing changes."""
+    m_mmap_threshold = -3  # malloc.h
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").mallopt(m_mmap_threshold, 1024 * 1024)
+
+
+_map_big_blocks()
 
 
 # --- header checks -------------------------------------------------------------------

@@ -350,3 +350,61 @@ def test_two_slots_let_two_images_through(settings):
     settings.IMAGE_WAIT_SECONDS = 0.2
     with images.processing_slot():
         assert process_upload(upload(encode(gradient((200, 100)), "JPEG"))).width == 200
+
+
+# --- memory, measured in a process of its own ---------------------------------------------
+
+MEMORY_PROBE = r"""
+import io, json, threading, time
+from concurrent.futures import ThreadPoolExecutor
+import django
+django.setup()
+from django.core.files.uploadedfile import SimpleUploadedFile
+from PIL import Image
+from core.images import process_upload
+
+def rss():
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) // 1024 for line in status if line.startswith("VmRSS"))
+
+def jpeg(size):
+    buffer = io.BytesIO()
+    Image.linear_gradient("L").resize(size).convert("RGB").save(buffer, "JPEG")
+    return buffer.getvalue()
+
+small, big = jpeg((300, 200)), jpeg((6000, 4000))
+def run(data):
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(lambda _n: process_upload(SimpleUploadedFile("p.jpg", data)), range(4)))
+run(small)
+time.sleep(0.2)
+before, peak, done = rss(), [0], threading.Event()
+def sample():  # ru_maxrss would count the parent's memory (it survives exec)
+    while not done.is_set():
+        peak[0] = max(peak[0], rss())
+        time.sleep(0.005)
+sampler = threading.Thread(target=sample)
+sampler.start()
+run(big)
+done.set()
+sampler.join()
+time.sleep(0.2)
+print(json.dumps({"growth": peak[0] - before, "kept": rss() - before}))
+"""
+
+
+def test_four_parallel_24_megapixel_photos_cost_little_and_give_the_memory_back(settings):
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    env = dict(os.environ, DJANGO_SETTINGS_MODULE="config.settings",
+               IMAGE_MAX_CONCURRENT="1", IMAGE_WAIT_SECONDS="60")
+    out = subprocess.run([sys.executable, "-c", MEMORY_PROBE], cwd=root, env=env,
+                         capture_output=True, text=True, timeout=300, check=True).stdout
+    figures = json.loads(out.strip().splitlines()[-1])
+    assert figures["growth"] < 150, figures
+    assert figures["kept"] < 20, figures
