@@ -14,6 +14,8 @@ page with a signed-in member's session:
   jpeg_24mp       6000 x 4000, a phone's main camera
   png_24mp_rgba   6000 x 4000 with transparency (a PNG cannot be decoded smaller)
   webp_9mp        3600 x 2500, just under the WebP cap of the new code
+  webp_24mp       6000 x 4000 in WebP (refused by the new code: libwebp cannot decode
+                  smaller and costs four times a PNG's memory)
   parallel_4_sync     four 24 MP JPEGs at once, one sync worker (production)
   parallel_4_gthread  the same on one gthread worker with 4 threads, where the
                       images of one process really run at once
@@ -107,6 +109,7 @@ def make_images() -> dict[str, tuple[str, bytes]]:
         "jpeg_24mp": ("image/jpeg", encode(photo, "JPEG", quality=90)),
         "png_24mp_rgba": ("image/png", encode(transparent, "PNG", compress_level=9)),
         "webp_9mp": ("image/webp", encode(photo.resize((3600, 2500)), "WEBP", quality=80)),
+        "webp_24mp": ("image/webp", encode(photo, "WEBP", quality=80)),
         "small": ("image/jpeg", encode(picture((800, 600)), "JPEG")),
     }
 
@@ -241,6 +244,7 @@ SCENARIOS = [
     ("jpeg_24mp", ["jpeg_24mp"], 1),
     ("png_24mp_rgba", ["png_24mp_rgba"], 1),
     ("webp_9mp", ["webp_9mp"], 1),
+    ("webp_24mp", ["webp_24mp"], 1),
     ("parallel_4_sync", ["jpeg_24mp"] * 4, 1),
     ("parallel_4_gthread", ["jpeg_24mp"] * 4, 4),
 ]
