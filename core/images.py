@@ -1,20 +1,21 @@
 """Accept an uploaded image only if it is what it claims to be, then re-encode it.
 
 `process_upload` guarantees: the file is a JPEG, PNG or WebP that Pillow decodes fully;
-it is at most IMAGE_MAX_BYTES and IMAGE_MAX_PIXELS, refused from its header alone before
-a pixel is decoded; orientation is applied; and what is stored is a fresh WebP encoding
-with no metadata (EXIF, GPS, XMP, ICC comments) under a generated name, of the same
-sizes as always (Pillow's `thumbnail` rounding, at most DISPLAY_MAX_SIDE and
-THUMBNAIL_MAX_SIDE). Anything else raises ValidationError with a message a member can
-act on.
+it is at most IMAGE_MAX_BYTES and IMAGE_MAX_PIXELS (a WebP: IMAGE_MAX_PIXELS_WEBP),
+refused from its header alone before a pixel is decoded, as is a PNG whose header
+declares more pixels than its data can hold; orientation is applied; and what is stored
+is a fresh WebP encoding with no metadata (EXIF, GPS, XMP, ICC comments) under a
+generated name, of the same sizes as always (Pillow's `thumbnail` rounding, at most
+DISPLAY_MAX_SIDE and THUMBNAIL_MAX_SIDE). Anything else raises ValidationError with a
+message a member can act on.
 
 What it costs is bounded too: a JPEG is decoded at the smallest scale that still covers
-the display size (libjpeg's DCT scaling, `Image.draft`); a PNG or WebP, which cannot be
-decoded smaller, is converted and shrunk a band of rows at a time, so no full-size copy
-is made beside the decoded one; only the first frame of an animated or multi-picture
-file is ever decoded; at most IMAGE_MAX_CONCURRENT images are processed at once in a
-process (a request that waits IMAGE_WAIT_SECONDS is refused with "try again in a
-moment"); and the freed buffers are handed back to the system afterwards.
+the display size (libjpeg's DCT scaling, `Image.draft`); a PNG or WebP cannot be decoded
+smaller, but no full-size copy is made beside the decoded one (an image whose mode must
+change is converted and shrunk a band of rows at a time); only the first frame of an
+animated or multi-picture file is ever decoded; at most IMAGE_MAX_CONCURRENT images are
+processed at once in a process (a request that waits IMAGE_WAIT_SECONDS is refused with
+"try again in a moment"); and the freed buffers are handed back to the system afterwards.
 """
 
 from __future__ import annotations
