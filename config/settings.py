@@ -359,7 +359,16 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 12 * 1024 * 1024
 
 # --- Uploads: limits the image checks enforce ------------------------------------------
 IMAGE_MAX_BYTES = env_int("IMAGE_MAX_BYTES", 10 * 1024 * 1024)
-IMAGE_MAX_PIXELS = env_int("IMAGE_MAX_PIXELS", 40_000_000)
+# 24 megapixels: what a phone's main camera takes (6000 x 4000); more only costs memory,
+# stored photos are at most 1600 px wide. Refused from the header, before decoding.
+IMAGE_MAX_PIXELS = env_int("IMAGE_MAX_PIXELS", 24_000_000)
+# Decoding a WebP costs four times more (libwebp's two canvases, then Pillow's copies):
+# 9 megapixels (4K and a little more) stay within the same memory as a 24 MP JPEG/PNG.
+IMAGE_MAX_PIXELS_WEBP = env_int("IMAGE_MAX_PIXELS_WEBP", 9_000_000)
+# Images decoded at once per process (core/images.py): each may briefly take ~100 MB.
+# A request that waits IMAGE_WAIT_SECONDS for a slot is told to try again in a moment.
+IMAGE_MAX_CONCURRENT = env_int("IMAGE_MAX_CONCURRENT", 1)
+IMAGE_WAIT_SECONDS = float(env_str("IMAGE_WAIT_SECONDS", "10"))
 # Bytes of listing photos (as stored, re-encoded) each member may keep.
 MEMBER_STORAGE_QUOTA_BYTES = env_int("MEMBER_STORAGE_QUOTA_BYTES", 200 * 1024 * 1024)
 LISTING_MAX_PHOTOS = 8

@@ -269,8 +269,8 @@ def listing_delete(*, listing: Listing, by: Member) -> None:
 
 
 def photo_add(*, listing: Listing, by: Member, upload, alt_text: str = "") -> Photo:
-    """Add a photo: fully decoded, at most 10 MB and 40 megapixels, re-encoded without
-    metadata, orientation applied. A listing never holds more than LISTING_MAX_PHOTOS
+    """Add a photo: fully decoded, at most IMAGE_MAX_BYTES and IMAGE_MAX_PIXELS (refused
+    from its header, core/images.py), re-encoded without metadata, orientation applied. A listing never holds more than LISTING_MAX_PHOTOS
     (checked on the locked listing, so two uploads at once cannot pass the cap)."""
     if listing.owner_id != by.pk:
         raise PermissionDenied(_("Only the owner can change this listing."))

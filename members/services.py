@@ -15,7 +15,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from core import geo
-from core.images import process_upload
+from core.images import ProcessedImage, process_upload
 from members.models import ConsentRecord, Member
 
 logger = logging.getLogger(__name__)
@@ -42,7 +42,6 @@ def _clean_languages(languages: str) -> str:
     return ", ".join(seen.values())
 
 
-@transaction.atomic
 def member_update_profile(
     *,
     member: Member,
@@ -60,18 +59,36 @@ def member_update_profile(
     field raises ValidationError (keyed by field) and leaves the row and the stored
     files as they were. Replaced files are deleted only after the transaction commits.
     """
+    processed = None
+    if avatar is not None:
+        # Before the transaction: decoding (and waiting for a free image slot) must not
+        # hold the member's row lock or a database connection in a transaction.
+        try:
+            processed = process_upload(avatar)
+        except ValidationError as error:
+            raise ValidationError({"avatar": error.messages}) from error
+    return _profile_store(
+        member=member, display_name=display_name, bio=bio, neighbourhood=neighbourhood,
+        languages=languages, processed=processed, remove_avatar=remove_avatar,
+    )
+
+
+@transaction.atomic
+def _profile_store(
+    *,
+    member: Member,
+    display_name: str,
+    bio: str,
+    neighbourhood: str,
+    languages: str,
+    processed: ProcessedImage | None,
+    remove_avatar: bool,
+) -> Member:
     locked = _lock(member)
     locked.display_name = " ".join(display_name.split())
     locked.bio = bio.strip()
     locked.neighbourhood = " ".join(neighbourhood.split())
     locked.languages = _clean_languages(languages)
-
-    processed = None
-    if avatar is not None:
-        try:
-            processed = process_upload(avatar)
-        except ValidationError as error:
-            raise ValidationError({"avatar": error.messages}) from error
     # Validate the text fields before any file reaches the storage.
     locked.full_clean(exclude=["password", "avatar", "avatar_thumbnail"])
 

@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import ExifTags, Image
 
-from core.images import DISPLAY_MAX_SIDE, THUMBNAIL_MAX_SIDE, open_verified, process_upload
+from core.images import DISPLAY_MAX_SIDE, THUMBNAIL_MAX_SIDE, process_upload
 from tests.factories import image_bytes
 
 # --- image builders, shared with tests/listings/test_photos.py ------------------------
@@ -51,9 +51,11 @@ def bad_images() -> dict[str, tuple[bytes, str]]:
         "truncated jpeg": (encode(noisy(), "JPEG")[:4000], "damaged or incomplete"),
         "truncated png": (encode(noisy(), "PNG")[:4000], "damaged or incomplete"),
         # 400 megapixels declared in a file of a few KB: Pillow's bomb guard.
-        "decompression bomb": (encode(Image.new("1", (20000, 20000)), "PNG"), "too many pixels"),
-        # 49 megapixels: under Pillow's guard, over our 40 MP limit.
-        "over 40 megapixels": (encode(Image.new("1", (7000, 7000)), "PNG"), "too many pixels"),
+        "decompression bomb": (encode(Image.new("1", (20000, 20000)), "PNG"),
+                               "far too many pixels; photos up to 24 megapixels"),
+        # 49 megapixels: under Pillow's guard, over our 24 MP limit.
+        "over 24 megapixels": (encode(Image.new("1", (7000, 7000)), "PNG"),
+                               "This photo is 49 megapixels; photos up to 24 megapixels"),
     }
 
 
@@ -128,13 +130,15 @@ def test_it_refuses_a_file_over_the_size_limit(settings):
     assert error.value.code == "too_large"
 
 
-def test_the_size_limit_is_ten_megabytes_and_forty_megapixels(settings):
+def test_the_size_limit_is_ten_megabytes_and_twenty_four_megapixels(settings):
     assert settings.IMAGE_MAX_BYTES == 10 * 1024 * 1024
-    assert settings.IMAGE_MAX_PIXELS == 40_000_000
+    assert settings.IMAGE_MAX_PIXELS == 24_000_000
+    assert settings.IMAGE_MAX_PIXELS_WEBP == 9_000_000
 
 
-def test_open_verified_decodes_the_whole_file():
+def test_the_whole_file_is_decoded():
     data = encode(noisy(), "JPEG")
-    assert open_verified(data).size == (400, 300)
-    with pytest.raises(ValidationError):
-        open_verified(data[: len(data) // 2])
+    assert process_upload(upload(data)).width == 400
+    with pytest.raises(ValidationError) as error:
+        process_upload(upload(data[: len(data) // 2]))
+    assert error.value.code == "damaged"

@@ -8,9 +8,10 @@ import pytest
 from django.urls import reverse
 from PIL import Image
 
+from core import images
 from listings import services
 from listings.models import Photo
-from tests.core.test_images import bad_images, jpeg_with_gps_and_orientation, upload
+from tests.core.test_images import bad_images, encode, jpeg_with_gps_and_orientation, upload
 from tests.factories import ListingFactory, image_upload
 
 pytestmark = pytest.mark.django_db
@@ -136,3 +137,52 @@ def test_another_member_cannot_upload(member_client, other_member, settings):
     response = member_client.post(photos_url(listing), {"image": image_upload()})
     assert response.status_code == 404
     assert not Photo.objects.exists() and media_files(settings) == []
+
+
+def test_a_photo_over_24_megapixels_is_refused_with_the_limit_in_english_and_french(
+    member_client, member, settings,
+):
+    listing = ListingFactory(owner=member)
+    data = encode(Image.new("L", (6324, 6324), 255), "PNG")  # the 155 KB PNG
+    response = member_client.post(photos_url(listing), {"image": upload(data, "big.png")})
+    assert response.status_code == 200
+    assert response.context["form"].errors["image"] == [
+        "This photo is 40 megapixels; photos up to 24 megapixels are accepted: "
+        "resize it and try again."
+    ]
+    french = member_client.post(
+        photos_url(listing), {"image": upload(data, "big.png")}, HTTP_ACCEPT_LANGUAGE="fr",
+    ).content.decode()
+    assert ("Cette photo fait 40 mégapixels\u00a0; les photos jusqu’à 24 mégapixels sont "
+            "acceptées\u00a0: réduisez-la et réessayez.") in french
+    assert not Photo.objects.exists() and media_files(settings) == []
+
+
+def test_a_photo_of_24_megapixels_is_stored_at_the_usual_size(member_client, member):
+    listing = ListingFactory(owner=member)
+    data = encode(Image.new("RGB", (6000, 4000), (200, 80, 40)), "JPEG")
+    response = member_client.post(photos_url(listing), {"image": upload(data)})
+    assert response.status_code == 302
+    photo = listing.photos.get()
+    with Image.open(photo.image.path) as display, Image.open(photo.thumbnail.path) as thumb:
+        assert (display.size, thumb.size) == ((1600, 1067), (480, 320))
+
+
+def test_when_images_are_busy_the_page_asks_to_try_again_in_a_moment(
+    member_client, member, settings,
+):
+    settings.IMAGE_MAX_CONCURRENT = 1
+    settings.IMAGE_WAIT_SECONDS = 0.2
+    listing = ListingFactory(owner=member)
+    with images.processing_slot():  # another upload of this process holds the only slot
+        response = member_client.post(photos_url(listing), {"image": image_upload()})
+        french = member_client.post(
+            photos_url(listing), {"image": image_upload()}, HTTP_ACCEPT_LANGUAGE="fr",
+        ).content.decode()
+    assert response.status_code == 200
+    assert response.context["form"].errors["image"] == [
+        "Many photos are being processed right now. Please try again in a moment."
+    ]
+    assert "Beaucoup de photos sont en cours de traitement. Réessayez dans un instant." in french
+    assert not Photo.objects.exists() and media_files(settings) == []
+    assert member_client.post(photos_url(listing), {"image": image_upload()}).status_code == 302

@@ -199,3 +199,61 @@ def test_it_only_edits_the_logged_in_members_profile(member_client, member, othe
     assert other_member.display_name == "Bob"
     member.refresh_from_db()
     assert member.display_name == "Mallory"
+
+
+def test_an_avatar_over_the_pixel_cap_is_refused_with_the_limit(member_client, member, settings):
+    buffer = io.BytesIO()
+    Image.new("1", (7000, 5000)).save(buffer, format="PNG")
+    for language, message in [
+        ("en", "This photo is 35 megapixels; photos up to 24 megapixels are accepted: "
+               "resize it and try again."),
+        ("fr", "Cette photo fait 35 mégapixels\u00a0; les photos jusqu’à 24 mégapixels sont "
+               "acceptées\u00a0: réduisez-la et réessayez."),
+    ]:
+        response = member_client.post(URL, {
+            "display_name": "Changed", "bio": "", "neighbourhood": "", "languages": "",
+            "avatar": _upload("big.png", buffer.getvalue(), "image/png"),
+        }, HTTP_ACCEPT_LANGUAGE=language)
+        assert response.status_code == 200
+        assert response.context["form"].errors["avatar"] == [message]
+    member.refresh_from_db()
+    assert member.display_name == "Alice" and not member.avatar
+    assert _stored_files(settings) == []
+
+
+def test_a_busy_process_refuses_the_avatar_and_saves_nothing(member_client, member, settings):
+    from core import images
+
+    settings.IMAGE_MAX_CONCURRENT = 1
+    settings.IMAGE_WAIT_SECONDS = 0.2
+    with images.processing_slot():
+        response = _post(member_client, avatar=image_upload())
+    assert response.context["form"].errors["avatar"] == [
+        "Many photos are being processed right now. Please try again in a moment."
+    ]
+    member.refresh_from_db()
+    assert member.display_name == "Alice" and not member.avatar
+    assert _stored_files(settings) == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_avatar_is_decoded_before_the_profile_transaction(member, monkeypatch):
+    """Waiting for an image slot or decoding must not hold the member's row lock."""
+    from django.db import connection
+
+    from core import images
+    from members import services
+
+    seen = []
+    original = images.process_upload
+
+    def spy(upload):
+        seen.append(connection.in_atomic_block)
+        return original(upload)
+
+    monkeypatch.setattr(services, "process_upload", spy)
+    member_update_profile(member=member, display_name="Alice", bio="", neighbourhood="",
+                          languages="", avatar=image_upload())
+    assert seen == [False]
+    member.refresh_from_db()
+    assert member.avatar
