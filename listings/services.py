@@ -334,6 +334,31 @@ def _photo_store(*, listing: Listing, by: Member, processed: ProcessedImage, alt
     return photo
 
 
+PHOTO_MOVES = ("first", "earlier", "later")
+
+
+@transaction.atomic
+def photo_move(*, photo: Photo, by: Member, move: str) -> None:
+    """Reorder one's own listing's photos: "first" makes it the cover (the photo cards
+    and the page show first), "earlier"/"later" swap it with its neighbour. Positions
+    are renumbered 1..n under the listing's lock, so two moves at once cannot leave two
+    photos in one place; moving the first earlier or the last later changes nothing."""
+    if move not in PHOTO_MOVES:
+        raise ValidationError(_("That is not a way to move a photo."))
+    locked = _lock_owned(photo.listing, by)
+    photos = list(locked.photos.order_by("position", "id"))
+    index = next((i for i, p in enumerate(photos) if p.pk == photo.pk), None)
+    if index is None:
+        raise Photo.DoesNotExist
+    moving = photos.pop(index)
+    target = {"first": 0, "earlier": max(index - 1, 0),
+              "later": min(index + 1, len(photos))}[move]
+    photos.insert(target, moving)
+    for position, item in enumerate(photos, start=1):
+        if item.position != position:
+            Photo.objects.filter(pk=item.pk).update(position=position)
+
+
 @transaction.atomic
 def photo_delete(*, photo: Photo, by: Member) -> None:
     """Delete one photo of one's own listing; its files go once the delete commits."""

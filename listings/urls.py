@@ -16,6 +16,7 @@ urlpatterns = [
     path("<int:pk>/edit/", views.listing_edit, name="edit"),
     path("<int:pk>/photos/", views.listing_photos, name="photos"),
     path("<int:pk>/photos/<int:photo_pk>/delete/", views.photo_delete, name="photo-delete"),
+    path("<int:pk>/photos/<int:photo_pk>/move/", views.photo_move, name="photo-move"),
     path("<int:pk>/status/", views.listing_set_status, name="status"),
     path("<int:pk>/delete/", views.listing_delete, name="delete"),
 ]

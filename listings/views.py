@@ -219,9 +219,30 @@ def listing_photos(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 @limit_posts("listing_change")
+def photo_move(request: HttpRequest, pk: int, photo_pk: int) -> HttpResponse:
+    listing = _get_own_listing(request, pk)
+    photo = get_object_or_404(listing.photos, pk=photo_pk)
+    move = request.POST.get("move", "")
+    try:
+        services.photo_move(photo=photo, by=request.user, move=move)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        if move == "first":
+            messages.success(request, _("This photo is the cover now."))
+    return redirect("listings:photos", listing.pk)
+
+
+# GET asks first (a delete is one tap otherwise, and cannot be undone); POST deletes.
+@login_required
+@require_http_methods(["GET", "POST"])
+@limit_posts("listing_change")
 def photo_delete(request: HttpRequest, pk: int, photo_pk: int) -> HttpResponse:
     listing = _get_own_listing(request, pk)
     photo = get_object_or_404(listing.photos, pk=photo_pk)
+    if request.method == "GET":
+        return render(request, "listings/photo_confirm_delete.html",
+                      {"listing": listing, "photo": photo})
     services.photo_delete(photo=photo, by=request.user)
     messages.success(request, _("The photo is deleted."))
     return redirect("listings:photos", listing.pk)

@@ -111,6 +111,7 @@ ROUTES: dict[str, Route] = {
     "listings:edit": (lambda o: {"pk": o["drill"].pk}, "alice"),
     "listings:photos": (lambda o: {"pk": o["drill"].pk}, "alice"),
     "listings:photo-delete": (lambda o: {"pk": o["drill"].pk, "photo_pk": o["photo"].pk}, "alice"),
+    "listings:photo-move": (lambda o: {"pk": o["drill"].pk, "photo_pk": o["photo"].pk}, "alice"),
     "listings:status": (lambda o: {"pk": o["drill"].pk}, "alice"),
     "listings:delete": (lambda o: {"pk": o["drill"].pk}, "alice"),
     "exchanges:request": (lambda o: {"listing_pk": o["drill"].pk}, "bob"),

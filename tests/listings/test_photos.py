@@ -186,3 +186,57 @@ def test_when_images_are_busy_the_page_asks_to_try_again_in_a_moment(
     assert "Beaucoup de photos sont en cours de traitement. Réessayez dans un instant." in french
     assert not Photo.objects.exists() and media_files(settings) == []
     assert member_client.post(photos_url(listing), {"image": image_upload()}).status_code == 302
+
+
+# --- order, cover and a delete that asks first -------------------------------------
+
+
+def move_url(photo) -> str:
+    return reverse("listings:photo-move", args=[photo.listing_id, photo.pk])
+
+
+@pytest.fixture
+def three_photos(member):
+    listing = ListingFactory(owner=member)
+    return [services.photo_add(listing=listing, by=member, upload=image_upload(), alt_text=name)
+            for name in ("A", "B", "C")]
+
+
+def order(listing) -> list[str]:
+    return list(listing.photos.order_by("position", "id").values_list("alt_text", flat=True))
+
+
+def test_the_owner_chooses_the_cover_and_the_order(member_client, three_photos):
+    a, b, c = three_photos
+    listing = a.listing
+    response = member_client.post(move_url(c), {"move": "first"})
+    assert response.status_code == 302 and response.url == photos_url(listing)
+    assert order(listing) == ["C", "A", "B"]
+    assert listing.cover.alt_text == "C"  # what the cards and the page show first
+    member_client.post(move_url(c), {"move": "later"})
+    assert order(listing) == ["A", "C", "B"]
+    member_client.post(move_url(b), {"move": "earlier"})
+    assert order(listing) == ["A", "B", "C"]
+    member_client.post(move_url(c), {"move": "later"})  # already last: nothing moves
+    member_client.post(move_url(a), {"move": "sideways"})  # not a move: refused
+    assert order(listing) == ["A", "B", "C"]
+    assert list(listing.photos.order_by("position").values_list("position", flat=True)) == [1, 2, 3]
+    page = member_client.get(photos_url(listing)).content.decode()
+    assert "Cover" in page and "Make it the cover" in page
+
+
+def test_others_cannot_reorder_photos(client, other_member, three_photos):
+    client.force_login(other_member)
+    assert client.post(move_url(three_photos[2]), {"move": "first"}).status_code == 404
+    assert order(three_photos[0].listing) == ["A", "B", "C"]
+
+
+def test_a_delete_asks_first_and_keeping_it_deletes_nothing(member_client, three_photos):
+    photo = three_photos[1]
+    page = member_client.get(delete_url(photo))
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "Delete this photo?" in html and "Keep it" in html
+    assert Photo.objects.filter(pk=photo.pk).exists()  # asking deletes nothing
+    photos_page = member_client.get(photos_url(photo.listing)).content.decode()
+    assert f'href="{delete_url(photo)}"' in photos_page  # a link to the question, not a POST
