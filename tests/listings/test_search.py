@@ -169,7 +169,7 @@ def test_text_search_on_postgres_uses_the_gin_index(is_postgres):
         cursor.execute(f"EXPLAIN {sql}", params)
         plan = "\n".join(row[0] for row in cursor.fetchall())
 
-    assert "listing_search_gin" in plan
+    assert "listing_search_vector_gin" in plan
 
 
 def test_the_planner_knows_where_rides_go_on_postgres(is_postgres, alice):
