@@ -297,7 +297,8 @@ class ListingFilter(django_filters.FilterSet):
                                   for w in plain):
             offer(gettext("Any of the words: %(words)s")
                   % {"words": " · ".join(plain)}, q=" or ".join(plain))
-        if "q" in applied and len(applied) > 1:
+        # With one other filter, dropping it is offered below in its own words.
+        if "q" in applied and len(applied) > 2:
             offer(gettext("Only “%(words)s”, without the other filters") % {"words": words},
                   **dict.fromkeys(applied - {"q"}), radius=None)
         if "kind" in applied:

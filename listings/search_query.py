@@ -300,16 +300,14 @@ def match_and_rank(clauses: list[Clause], vendor: str) -> tuple[Expression, Expr
     """The filter and the rank (higher is better) of the query, for `vendor`."""
     if vendor == "postgresql":
         tsquery, params = postgres_tsquery(clauses)
+        # A subquery: computed once per statement (an InitPlan), never once per row,
+        # whatever plan is chosen (the typo lookup reads a table).
         query = f"(SELECT {tsquery})"
-        match = ListingSearchSQL(
-            f"<listing>.id IN (SELECT listing_id FROM listing_search"
-            f" WHERE search_vector @@ {query})",
-            params, BooleanField(),
-        )
+        vector = "<listing>.search_vector"
+        match = ListingSearchSQL(f"{vector} @@ {query}", params, BooleanField())
         rank = ListingSearchSQL(
-            f"(SELECT CASE WHEN ts_filter(s.search_vector, '{{a}}') @@ {query} THEN 1.0"
-            f" ELSE 0.0 END + ts_rank(s.search_vector, {query}, 32)"
-            f" FROM listing_search s WHERE s.listing_id = <listing>.id)",
+            f"(CASE WHEN ts_filter({vector}, '{{a}}') @@ {query} THEN 1.0 ELSE 0.0 END"
+            f" + ts_rank({vector}, {query}, 32))",
             params * 2, FloatField(),
         )
         return match, rank

@@ -2,10 +2,11 @@
 
 PostgreSQL
     Three text search configurations built on `unaccent` (partage_simple, partage_en,
-    partage_fr). A table `listing_search` (listing_id, search_vector), outside Django's
-    model state, kept by triggers from the title (weight A), the category's names in
-    every language (B, `Category.search_words`) and the description (D), each in the
-    three configurations. One GIN index on it serves every search. `listing_search_word` holds every lexeme ever indexed, with a trigram index
+    partage_fr). A `search_vector` column on the listing table, outside Django's model
+    state and stored out of line, kept by triggers from the title (weight A), the
+    category's names in every language (B, `Category.search_words`) and the
+    description (D), each in the three configurations. One GIN index on it serves
+    every search. `listing_search_word` holds every lexeme ever indexed, with a trigram index
     (pg_trgm): a query word found nowhere is looked up there for words one typo away.
 
 SQLite
@@ -71,77 +72,40 @@ POSTGRES_INSTALL = [
              || setweight(partage_search_layers(body), 'D')
     $$
     """,
-    # The vectors live beside the listings, not in their table: at ~700 bytes a row
-    # they made every other page's scans read four times the pages. No foreign key, so
-    # Django's TRUNCATE of the listing table (test flushes) still works; triggers keep
-    # both in step instead.
-    "CREATE TABLE listing_search (listing_id bigint PRIMARY KEY, search_vector tsvector NOT NULL)",
-    "CREATE INDEX listing_search_vector_gin ON listing_search USING gin (search_vector)",
-    # Statement-level triggers with transition tables: a COPY batch (seed_bulk) or a
-    # bulk_create is indexed in one INSERT ... SELECT, not a function call per row.
+    # The vector is a column of the listing table, outside Django's model state (card
+    # queries never fetch it), so a search reads one heap row per match. At ~700 bytes
+    # it would make the rows three times wider and every other page's scans read three
+    # times the pages: it is stored out of line (TOAST) instead, leaving ~350-byte rows.
+    f"ALTER TABLE {LISTING} ADD COLUMN search_vector tsvector",
+    f"ALTER TABLE {LISTING} ALTER COLUMN search_vector SET STORAGE EXTERNAL",
+    f"ALTER TABLE {LISTING} SET (toast_tuple_target = 384)",
     f"""
-    CREATE FUNCTION listing_search_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
+    CREATE FUNCTION listing_search_vector_update() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
-      INSERT INTO listing_search (listing_id, search_vector)
-      SELECT n.id, partage_search_vector(n.title, c.search_words, n.description)
-      FROM new_rows n LEFT JOIN {CATEGORY} c ON c.id = n.category_id
-      ON CONFLICT (listing_id) DO UPDATE SET search_vector = EXCLUDED.search_vector;
-      RETURN NULL;
+      NEW.search_vector := partage_search_vector(
+        NEW.title, (SELECT search_words FROM {CATEGORY} WHERE id = NEW.category_id),
+        NEW.description);
+      RETURN NEW;
     END $$
     """,
     f"""
-    CREATE FUNCTION listing_search_updated() RETURNS trigger LANGUAGE plpgsql AS $$
-    BEGIN
-      INSERT INTO listing_search (listing_id, search_vector)
-      SELECT n.id, partage_search_vector(n.title, c.search_words, n.description)
-      FROM new_rows n JOIN old_rows o ON o.id = n.id
-      LEFT JOIN {CATEGORY} c ON c.id = n.category_id
-      WHERE (n.title, n.description, n.category_id)
-            IS DISTINCT FROM (o.title, o.description, o.category_id)
-      ON CONFLICT (listing_id) DO UPDATE SET search_vector = EXCLUDED.search_vector;
-      RETURN NULL;
-    END $$
+    CREATE TRIGGER listing_search_vector_insert BEFORE INSERT ON {LISTING}
+    FOR EACH ROW EXECUTE FUNCTION listing_search_vector_update()
     """,
-    """
-    CREATE FUNCTION listing_search_deleted() RETURNS trigger LANGUAGE plpgsql AS $$
-    BEGIN
-      DELETE FROM listing_search WHERE listing_id IN (SELECT id FROM old_rows);
-      RETURN NULL;
-    END $$
-    """,
-    """
-    CREATE FUNCTION listing_search_truncated() RETURNS trigger LANGUAGE plpgsql AS $$
-    BEGIN
-      TRUNCATE listing_search;
-      RETURN NULL;
-    END $$
-    """,
+    # save() writes every column: only a real change of what is indexed re-indexes.
     f"""
-    CREATE TRIGGER listing_search_inserted AFTER INSERT ON {LISTING}
-    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT
-    EXECUTE FUNCTION listing_search_inserted()
+    CREATE TRIGGER listing_search_vector_update BEFORE UPDATE ON {LISTING} FOR EACH ROW
+    WHEN ((OLD.title, OLD.description, OLD.category_id, OLD.search_vector)
+          IS DISTINCT FROM (NEW.title, NEW.description, NEW.category_id, NEW.search_vector)
+          OR NEW.search_vector IS NULL)
+    EXECUTE FUNCTION listing_search_vector_update()
     """,
-    f"""
-    CREATE TRIGGER listing_search_updated AFTER UPDATE ON {LISTING}
-    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT
-    EXECUTE FUNCTION listing_search_updated()
-    """,
-    f"""
-    CREATE TRIGGER listing_search_deleted AFTER DELETE ON {LISTING}
-    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT
-    EXECUTE FUNCTION listing_search_deleted()
-    """,
-    f"""
-    CREATE TRIGGER listing_search_truncated AFTER TRUNCATE ON {LISTING}
-    FOR EACH STATEMENT EXECUTE FUNCTION listing_search_truncated()
-    """,
-    # A category renamed (or its translations changed): its listings are indexed again.
+    # A category renamed (or its translations changed): its listings are indexed again
+    # (the vector set to NULL fires the update trigger above).
     f"""
     CREATE FUNCTION category_search_words_update() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
-      UPDATE listing_search s
-      SET search_vector = partage_search_vector(l.title, NEW.search_words, l.description)
-      FROM {LISTING} l WHERE l.id = s.listing_id AND l.category_id = NEW.id;
+      UPDATE {LISTING} SET search_vector = NULL WHERE category_id = NEW.id;
       RETURN NULL;
     END $$
     """,
@@ -156,7 +120,7 @@ POSTGRES_INSTALL = [
     'CREATE TABLE listing_search_word (word text COLLATE "C" PRIMARY KEY)',
     "CREATE INDEX listing_search_word_trgm ON listing_search_word USING gin (word gin_trgm_ops)",
     """
-    CREATE FUNCTION listing_search_words_added() RETURNS trigger LANGUAGE plpgsql AS $$
+    CREATE FUNCTION listing_search_words_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
       INSERT INTO listing_search_word (word)
       SELECT DISTINCT w FROM new_rows, unnest(tsvector_to_array(search_vector)) AS w
@@ -165,14 +129,25 @@ POSTGRES_INSTALL = [
     END $$
     """,
     """
-    CREATE TRIGGER listing_search_words_inserted AFTER INSERT ON listing_search
-    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT
-    EXECUTE FUNCTION listing_search_words_added()
+    CREATE FUNCTION listing_search_words_updated() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      INSERT INTO listing_search_word (word)
+      SELECT DISTINCT w FROM new_rows JOIN old_rows USING (id),
+             unnest(tsvector_to_array(new_rows.search_vector)) AS w
+      WHERE new_rows.search_vector IS DISTINCT FROM old_rows.search_vector
+      ORDER BY w ON CONFLICT DO NOTHING;
+      RETURN NULL;
+    END $$
     """,
-    """
-    CREATE TRIGGER listing_search_words_updated AFTER UPDATE ON listing_search
+    f"""
+    CREATE TRIGGER listing_search_words_inserted AFTER INSERT ON {LISTING}
     REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT
-    EXECUTE FUNCTION listing_search_words_added()
+    EXECUTE FUNCTION listing_search_words_inserted()
+    """,
+    f"""
+    CREATE TRIGGER listing_search_words_updated AFTER UPDATE ON {LISTING}
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT
+    EXECUTE FUNCTION listing_search_words_updated()
     """,
     # At most one typo: one letter replaced, added, removed, or two neighbours swapped.
     """
@@ -225,24 +200,24 @@ POSTGRES_INSTALL = [
     END $$
     """,
     # Index every listing already there (the triggers above fill the word list too).
-    f"""
-    INSERT INTO listing_search (listing_id, search_vector)
-    SELECT l.id, partage_search_vector(l.title, c.search_words, l.description)
-    FROM {LISTING} l LEFT JOIN {CATEGORY} c ON c.id = l.category_id
-    """,
+    f"UPDATE {LISTING} SET search_vector = NULL",
+    f"CREATE INDEX listing_search_vector_gin ON {LISTING} USING gin (search_vector)",
     "DROP INDEX IF EXISTS listing_search_gin",
 ]
 
 POSTGRES_UNINSTALL = [
-    *(f"DROP TRIGGER IF EXISTS listing_search_{event} ON {LISTING}"
-      for event in ("inserted", "updated", "deleted", "truncated")),
+    *(f"DROP TRIGGER IF EXISTS {name} ON {LISTING}" for name in (
+        "listing_search_vector_insert", "listing_search_vector_update",
+        "listing_search_words_inserted", "listing_search_words_updated")),
     f"DROP TRIGGER IF EXISTS category_search_words ON {CATEGORY}",
-    "DROP TABLE IF EXISTS listing_search",
+    f"ALTER TABLE {LISTING} DROP COLUMN IF EXISTS search_vector",
+    f"ALTER TABLE {LISTING} RESET (toast_tuple_target)",
     "DROP TABLE IF EXISTS listing_search_word",
     "DROP FUNCTION IF EXISTS partage_search_typos(text, boolean, text[])",
     "DROP FUNCTION IF EXISTS partage_one_edit(text, text)",
-    *(f"DROP FUNCTION IF EXISTS listing_search_{event}()"
-      for event in ("inserted", "updated", "deleted", "truncated", "words_added")),
+    *(f"DROP FUNCTION IF EXISTS {name}()" for name in (
+        "listing_search_vector_update", "listing_search_words_inserted",
+        "listing_search_words_updated")),
     "DROP FUNCTION IF EXISTS category_search_words_update()",
     "DROP FUNCTION IF EXISTS partage_search_vector(text, text, text)",
     "DROP FUNCTION IF EXISTS partage_search_layers(text)",

@@ -35,8 +35,8 @@ def search_text(queryset: QuerySet[Listing], text: str, *, rank: bool = False) -
     an alternative after `or`) in the title, the category's names in English or French,
     or the description, whatever the case, accents, plural or a typo.
 
-    One statement whatever the database: on PostgreSQL a semi-join on the GIN-indexed
-    `listing_search` table, its tsquery computed once; on SQLite an FTS5 MATCH. With
+    One statement whatever the database: on PostgreSQL a filter on the GIN-indexed
+    `search_vector` column, its tsquery computed once; on SQLite an FTS5 MATCH. With
     `rank=True` a `rank` annotation (higher is better) puts listings whose title
     matches first."""
     text = (text or "").strip()

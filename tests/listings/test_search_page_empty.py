@@ -46,12 +46,13 @@ def test_the_empty_page_repeats_the_words_searched(client):
 def test_dropping_a_filter_is_offered_and_the_link_finds_what_it_says(client):
     ListingFactory(title="Cordless drill", category=category("power-tools"))
 
-    response = client.get(URL, {"q": "drill", "kind": Kind.RIDE})
+    response = client.get(URL, {"q": "drill", "kind": Kind.RIDE, "near": "Annecy"})
 
     assert list(response.context["page_obj"]) == []
     links = broader_links(response.content.decode())
     assert "All kinds, not only “Ride”" in links
     assert titles_at(client, links["All kinds, not only “Ride”"]) == ["Cordless drill"]
+    assert "Anywhere" in links
     assert titles_at(client, links["Only “drill”, without the other filters"]) == [
         "Cordless drill",
     ]
