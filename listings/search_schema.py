@@ -3,7 +3,7 @@
 PostgreSQL
     Three text search configurations built on `unaccent` (partage_simple, partage_en,
     partage_fr). A `search_vector` column on the listing table, outside Django's model
-    state and stored out of line, kept by triggers from the title (weight A), the
+    state, kept by triggers from the title (weight A), the
     category's names in every language (B, `Category.search_words`) and the
     description (D), each in the three configurations. One GIN index on it serves
     every search. `listing_search_word` holds every lexeme ever indexed, with a trigram index
@@ -73,12 +73,11 @@ POSTGRES_INSTALL = [
     $$
     """,
     # The vector is a column of the listing table, outside Django's model state (card
-    # queries never fetch it), so a search reads one heap row per match. At ~700 bytes
-    # it would make the rows three times wider and every other page's scans read three
-    # times the pages: it is stored out of line (TOAST) instead, leaving ~350-byte rows.
+    # queries never fetch it), so a search reads one heap row per match. A table of its
+    # own was tried: two more index probes per match made category-wide searches
+    # ("bike": every listing in Bikes) three to four times slower. The price: ~700 bytes
+    # a row inline (TOAST only moves values out of rows above ~2 kB), docs/performance.md.
     f"ALTER TABLE {LISTING} ADD COLUMN search_vector tsvector",
-    f"ALTER TABLE {LISTING} ALTER COLUMN search_vector SET STORAGE EXTERNAL",
-    f"ALTER TABLE {LISTING} SET (toast_tuple_target = 384)",
     f"""
     CREATE FUNCTION listing_search_vector_update() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
@@ -211,7 +210,6 @@ POSTGRES_UNINSTALL = [
         "listing_search_words_inserted", "listing_search_words_updated")),
     f"DROP TRIGGER IF EXISTS category_search_words ON {CATEGORY}",
     f"ALTER TABLE {LISTING} DROP COLUMN IF EXISTS search_vector",
-    f"ALTER TABLE {LISTING} RESET (toast_tuple_target)",
     "DROP TABLE IF EXISTS listing_search_word",
     "DROP FUNCTION IF EXISTS partage_search_typos(text, boolean, text[])",
     "DROP FUNCTION IF EXISTS partage_one_edit(text, text)",
