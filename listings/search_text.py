@@ -19,6 +19,7 @@ each other.
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 import unicodedata
@@ -59,10 +60,13 @@ def _stemmer(language: str):
     return stemmer
 
 
+# Stemming is pure Python and words repeat: a bulk load stems each distinct word once.
+@functools.lru_cache(maxsize=65536)
 def stem_en(word: str) -> str:
     return _stemmer("english").stemWord(word)
 
 
+@functools.lru_cache(maxsize=65536)
 def stem_fr(word: str) -> str:
     return _stemmer("french").stemWord(word)
 
@@ -72,6 +76,7 @@ def forms(word: str) -> list[str]:
     return list(dict.fromkeys((word, stem_en(word), stem_fr(word))))
 
 
+@functools.lru_cache(maxsize=1024)  # a category's words come with each of its listings
 def document(text: str | None) -> str:
     """What SQLite's FTS5 indexes for one field: the words, then their English stems,
     then their French stems (each layer in order, so a phrase matches within a layer)."""

@@ -42,7 +42,7 @@ QUERIES = [
     ("bike", {"ebike", "cargo"}),  # "bike" in a title, "Bikes" the category in English
     ("bikes", {"ebike", "cargo"}),
     ("perceuses", {"perceuse"}),
-    ("enfant", {"sitter", "cargo"} - {"cargo"}),  # Garde d’enfants (category, French)
+    ("enfant", {"sitter"}),  # Garde d’enfants (its category, in French)
     # hyphens, spaces and nothing alike
     ("baby-sitting", {"sitting", "sitter"}),
     ("babysitting", {"sitting", "sitter"}),
@@ -130,8 +130,7 @@ def test_a_category_renamed_reindexes_its_listings(client, catalogue):
     bikes.search_words = "Bicyclettes"
     bikes.save()
 
-    assert found(client, "bicyclette") == [catalogue["cargo"].pk, catalogue["ebike"].pk] or \
-        set(found(client, "bicyclette")) == {catalogue["cargo"].pk, catalogue["ebike"].pk}
+    assert set(found(client, "bicyclette")) == {catalogue["cargo"].pk, catalogue["ebike"].pk}
     assert set(found(client, "vélos")) == {catalogue["ebike"].pk}  # its own title only
 
 
@@ -190,3 +189,22 @@ def test_the_typo_lookup_on_postgres_uses_the_trigram_index(is_postgres, catalog
 
     assert "listing_search_word_trgm" in plan
     assert alternatives == "'ladder'"
+
+
+def test_sqlite_search_comes_back_after_a_table_rebuild(client, catalogue, is_postgres):
+    """SQLite drops a table's triggers when a migration rebuilds the table; the
+    post-migrate check puts them back and re-indexes what changed meanwhile."""
+    if is_postgres:
+        pytest.skip("SQLite's triggers")
+    from listings.search_schema import SQLITE_TRIGGERS, ensure_sqlite_search
+
+    with connection.cursor() as cursor:
+        for name in SQLITE_TRIGGERS:
+            cursor.execute(f"DROP TRIGGER {name}")
+    ladder = catalogue["ladder"]
+    ladder.title = "Escabeau"
+    ladder.save()  # unseen by the index: no trigger
+
+    assert ensure_sqlite_search(connection) is True
+    assert found(client, "escabeau") == [ladder.pk]
+    assert ensure_sqlite_search(connection) is False  # nothing missing: nothing done
