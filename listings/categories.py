@@ -1,7 +1,9 @@
 """The seeded category tree. Names are in English and marked for translation here;
 `Category.label` translates them on display."""
 
-from django.utils.translation import gettext_noop
+from django.conf import settings
+from django.utils import translation
+from django.utils.translation import gettext, gettext_noop
 
 # (slug, name, icon, children)
 CATEGORY_TREE: list[tuple[str, str, str, list[tuple[str, str]]]] = [
@@ -83,16 +85,34 @@ CHILD_ICONS: dict[str, str] = {
 }
 
 
+def search_words(*names: str) -> str:
+    """The names given, in every language the site ships, once each: what search
+    indexes for a category's listings ("Bikes Sports and outdoors Vélos Sports et
+    plein air"), so a member finds them in their own words."""
+    words: list[str] = []
+    for code, _label in settings.LANGUAGES:
+        with translation.override(code):
+            words.extend(gettext(name) for name in names)
+    return " ".join(dict.fromkeys(words))
+
+
 def seed_categories(Category) -> None:
-    """Create or update the tree; safe to run again (used by a data migration)."""
+    """Create or update the tree; safe to run again (used by data migrations)."""
+    # Migration 0003's historical model predates search_words (0009).
+    indexed = any(field.name == "search_words" for field in Category._meta.get_fields())
+
+    def words(*names: str) -> dict[str, str]:
+        return {"search_words": search_words(*names)} if indexed else {}
+
     for position, (slug, name, icon, children) in enumerate(CATEGORY_TREE):
         parent, _created = Category.objects.update_or_create(
-            slug=slug, defaults={"name": name, "icon": icon, "position": position, "parent": None}
+            slug=slug, defaults={"name": name, "icon": icon, "position": position,
+                                 "parent": None, **words(name)},
         )
         for child_position, (child_slug, child_name) in enumerate(children):
             Category.objects.update_or_create(
                 slug=child_slug,
                 defaults={"name": child_name, "icon": CHILD_ICONS.get(child_slug, ""),
                           "position": child_position,
-                          "parent": parent},
+                          "parent": parent, **words(child_name, name)},
             )

@@ -67,6 +67,14 @@ MIN_RATING_CHOICES = (
 
 
 @dataclass(frozen=True)
+class Broader:
+    """A broader search to offer when nothing matched: what changes, and the link."""
+
+    label: str
+    querystring: str
+
+
+@dataclass(frozen=True)
 class Place:
     """A resolved `near` value: what to show, and where it is."""
 
@@ -174,7 +182,10 @@ class ListingFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(
         label=_("Search"), method="filter_text", max_length=200,
         widget=QuickTextInput(attrs={"type": "search", "autocomplete": "off",
-                                      "placeholder": _("drill, ladder, Italian…")}),
+                                      # Names of categories the demo fills, in the
+                                      # member's language: each finds something
+                                      # (tests/listings/test_search_page_empty.py).
+                                      "placeholder": _("bike, ladder, babysitting…")}),
     )
     kind = django_filters.ChoiceFilter(
         label=_("Kind"), choices=Kind.choices, empty_label=_("All kinds"), widget=QuickSelect,
@@ -260,6 +271,64 @@ class ListingFilter(django_filters.FilterSet):
     @property
     def current_kind(self) -> str:
         return self.form.cleaned_data.get("kind") or ""
+
+    def broader_searches(self) -> list[Broader]:
+        """Searches that find more than this one, one change each: drop a filter, widen
+        the radius, or accept any of the words. Built from what was applied (a filter
+        ignored as invalid is not offered again); no query is run."""
+        cleaned = self.form.cleaned_data
+        applied = {name for name in USER_FILTERS
+                   if (self.raw.get(name) or "").strip() and cleaned.get(name) not in (None, "")}
+        offers: list[Broader] = []
+
+        def offer(label: str, **changes: str | None) -> None:
+            params = self.raw.copy()
+            params.pop("page", None)
+            for key, value in changes.items():
+                if value is None:
+                    params.pop(key, None)
+                else:
+                    params[key] = value
+            offers.append(Broader(label=label, querystring=params.urlencode()))
+
+        words = cleaned.get("q") or ""
+        plain = words.split()
+        if len(plain) > 1 and all(w.lower() != "or" and not w.startswith(("-", '"'))
+                                  for w in plain):
+            offer(gettext("Any of the words: %(words)s")
+                  % {"words": " · ".join(plain)}, q=" or ".join(plain))
+        # With one other filter, dropping it is offered below in its own words.
+        if "q" in applied and len(applied) > 2:
+            offer(gettext("Only “%(words)s”, without the other filters") % {"words": words},
+                  **dict.fromkeys(applied - {"q"}), radius=None)
+        if "kind" in applied:
+            offer(gettext("All kinds, not only “%(kind)s”") % {"kind": Kind(cleaned["kind"]).label},
+                  kind=None, terms=None)
+        if "terms" in applied:
+            offer(gettext("Any terms, not only “%(terms)s”")
+                  % {"terms": Terms(cleaned["terms"]).label}, terms=None)
+        if "category" in applied:
+            category = cleaned["category"]
+            if category.parent_id:
+                offer(gettext("All of “%(parent)s”") % {"parent": category.parent.label},
+                      category=category.parent.slug)
+            offer(gettext("All categories, not only “%(category)s”")
+                  % {"category": category.label}, category=None)
+        if applied & {"price_min", "price_max"}:
+            offer(gettext("Any price"), price_min=None, price_max=None)
+        places = [name for name in ("near", "origin_near", "destination_near") if name in applied]
+        wider = [km for km in RADIUS_CHOICES_KM if km > self.radius_km]
+        if places and wider:
+            offer(gettext("Within %(km)s km instead of %(current)s km")
+                  % {"km": wider[0], "current": self.radius_km}, radius=str(wider[0]))
+        for name, label in (("near", gettext("Anywhere")),
+                            ("origin_near", gettext("Leaving from anywhere")),
+                            ("destination_near", gettext("Going anywhere")),
+                            ("date", gettext("Any departure date")),
+                            ("min_rating", gettext("Any owner's rating"))):
+            if name in applied:
+                offer(label, **{name: None})
+        return offers
 
     # -- filters --------------------------------------------------------------------------
 

@@ -1,8 +1,6 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.contrib.postgres.indexes import GinIndex
-from django.contrib.postgres.search import SearchVector
 from django.db import models
 from django.db.models import Prefetch, Q
 from django.urls import reverse
@@ -12,14 +10,9 @@ from django.utils.translation import gettext_lazy as _
 
 from core import geo
 
-# The text search configuration: 'simple' (no stemming) treats French and English
-# the same way; the GIN index below is built on exactly this expression.
-SEARCH_CONFIG = "simple"
-SEARCH_VECTOR = SearchVector("title", "description", config=SEARCH_CONFIG)
-# The GIN index on SEARCH_VECTOR exists on PostgreSQL only and lives outside the model
-# state (migration 0004): SQLite re-creates every index of the state when it rebuilds a
-# table, and cannot build this one.
-SEARCH_INDEX = GinIndex(SEARCH_VECTOR, name="listing_search_gin")
+# Text search lives in the database, outside the model state (migration 0009 and
+# listings/search_schema.py): a trigger-kept tsvector column on PostgreSQL, an FTS5
+# table on SQLite.
 
 
 class Category(models.Model):
@@ -33,6 +26,9 @@ class Category(models.Model):
     name = models.CharField(max_length=80)
     icon = models.CharField(max_length=8, blank=True)
     position = models.PositiveSmallIntegerField(default=0)
+    # The names of the category and its parent in every language the site ships, which
+    # search indexes with each listing of it (kept by seed_categories).
+    search_words = models.CharField(max_length=500, blank=True, default="", editable=False)
 
     class Meta:
         ordering = ["position", "name"]

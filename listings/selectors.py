@@ -6,16 +6,13 @@ Each function takes and returns a queryset (or plain data) and never writes.
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass
 
-from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.db import connections
 from django.db.models import (
     ExpressionWrapper,
     F,
     FloatField,
-    Q,
     QuerySet,
     Value,
     prefetch_related_objects,
@@ -26,72 +23,34 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 
 from core import geo
-from listings.models import SEARCH_CONFIG, SEARCH_VECTOR, Category, Kind, Listing, card_photos
+from listings import search_query
+from listings.models import Category, Kind, Listing, card_photos
 
 # ---------------------------------------------------------------------------------------
 # Text search
 # ---------------------------------------------------------------------------------------
 
-# Web-search syntax, as PostgreSQL's websearch_to_tsquery reads it: "a phrase",
-# -excluded, and `or` between alternatives. The SQLite fallback follows the same rules.
-_TOKEN = re.compile(r'(-?)"([^"]*)"|(\S+)')
-
-
-def _parse_websearch(text: str) -> list[list[tuple[str, bool]]]:
-    """Alternatives (split on `or`), each a list of (term, excluded) that must all hold."""
-    groups: list[list[tuple[str, bool]]] = [[]]
-    for match in _TOKEN.finditer(text):
-        minus, phrase, word = match.groups()
-        if word is not None and word.lower() == "or":
-            if groups[-1]:
-                groups.append([])
-            continue
-        if word is not None:
-            minus, term = ("-", word[1:]) if word.startswith("-") else ("", word)
-        else:
-            term = phrase
-        term = term.strip().strip('"')
-        if term:
-            groups[-1].append((term, minus == "-"))
-    return [group for group in groups if group]
-
-
-def _contains_all(text: str) -> Q | None:
-    """SQLite and friends: every word must appear in the title or the description."""
-    alternatives = Q()
-    found = False
-    for group in _parse_websearch(text):
-        condition = Q()
-        for term, excluded in group:
-            match = Q(title__icontains=term) | Q(description__icontains=term)
-            condition &= ~match if excluded else match
-        alternatives |= condition
-        found = True
-    return alternatives if found else None
-
-
 def search_text(queryset: QuerySet[Listing], text: str, *, rank: bool = False) -> QuerySet:
-    """Listings matching the words of `text` in their title or description.
+    """Listings matching `text` as listings/search_query.py reads it: every word (or
+    an alternative after `or`) in the title, the category's names in English or French,
+    or the description, whatever the case, accents, plural or a typo.
 
-    On PostgreSQL the filter is written on exactly `SEARCH_VECTOR`, the expression of
-    the GIN index, so the index serves it; with `rank=True` a `rank` annotation (higher
-    is better) is added for sorting by relevance. Elsewhere every word must appear
-    (case-insensitive), and `rank` is a constant.
-    """
+    One statement whatever the database: on PostgreSQL a filter on the GIN-indexed
+    `search_vector` column, its tsquery computed once; on SQLite an FTS5 MATCH. With
+    `rank=True` a `rank` annotation (higher is better) puts listings whose title
+    matches first."""
     text = (text or "").strip()
     if not text:
         return queryset
-    if connections[queryset.db].vendor == "postgresql":
-        query = SearchQuery(text, config=SEARCH_CONFIG, search_type="websearch")
-        queryset = queryset.alias(search_vector=SEARCH_VECTOR).filter(search_vector=query)
-        if rank:
-            queryset = queryset.annotate(rank=SearchRank(F("search_vector"), query))
-        return queryset
-    condition = _contains_all(text)
+    clauses = search_query.parse(text)
     # Only operators and no word: nothing to match on (as websearch_to_tsquery does).
-    queryset = queryset.none() if condition is None else queryset.filter(condition)
+    if not clauses:
+        queryset = queryset.none()
+        return queryset.annotate(rank=Value(0.0, output_field=FloatField())) if rank else queryset
+    match, score = search_query.match_and_rank(clauses, connections[queryset.db].vendor)
+    queryset = queryset.filter(match)
     if rank:
-        queryset = queryset.annotate(rank=Value(1.0, output_field=FloatField()))
+        queryset = queryset.annotate(rank=score)
     return queryset
 
 
