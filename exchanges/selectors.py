@@ -79,6 +79,14 @@ def exchange_for_party(member: Member, pk: int) -> Exchange | None:
     )
 
 
+def exchange_version(exchange: Exchange, events: list[ExchangeEvent]) -> str:
+    """What an open page of the deal shows, as a token, from the deal and its timeline
+    (no query): it changes with every move (each writes an event) and every change to
+    the deal's row."""
+    last_event = max((event.pk for event in events), default=0)
+    return f"{exchange.updated_at.timestamp():.6f}-{last_event}"
+
+
 def timeline(exchange: Exchange) -> list[ExchangeEvent]:
     """The exchange's events, oldest first, each with a readable `label` (one query)."""
     events = list(exchange.events.select_related("actor").order_by("at", "id"))

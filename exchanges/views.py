@@ -11,11 +11,12 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import get_object_or_404, redirect
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
+from core.fragments import render_page_or_fragment
 from core.ratelimit import limit_posts
 from exchanges import availability, selectors, services
 from exchanges.forms import ActionForm, BlockedPeriodForm, request_form_for
@@ -23,6 +24,7 @@ from exchanges.models import TRANSITIONS, BlockedPeriod, Exchange, ExchangeKind
 from exchanges.services import ExchangeError
 from listings import views as listing_views
 from listings.models import Kind, Listing, Status, Terms
+from messaging import services as notifications
 
 PAST_PER_PAGE = 20
 
@@ -72,7 +74,7 @@ def exchange_list(request: HttpRequest) -> HttpResponse:
     for exchange in [*active, *past]:
         exchange.viewer_role = exchange.role_of(request.user)
         exchange.viewer_other = exchange.other_party(request.user)
-    return render(request, "exchanges/list.html", {
+    return render_page_or_fragment(request, "exchanges/list.html", "exchanges/_list_groups.html", {
         "asking": [e for e in active if e.viewer_role == "asker"],
         "owning": [e for e in active if e.viewer_role == "owner"],
         "past": past,
@@ -94,12 +96,21 @@ def exchange_detail(request: HttpRequest, pk: int) -> HttpResponse:
         }
         for name in services.available_actions(exchange, request.user)
     ]
-    return render(request, "exchanges/detail.html", {
+    events = selectors.timeline(exchange)
+    version = selectors.exchange_version(exchange, events)
+    if request.htmx and request.GET.get("v") == version:
+        # The open page already shows this state (a resync after the socket opened).
+        return HttpResponse(status=204)
+    if not request.htmx:
+        # The member is looking at the deal itself: what told them about it is read.
+        notifications.notifications_read_about(member=request.user, exchange=exchange)
+    return render_page_or_fragment(request, "exchanges/detail.html", "exchanges/_detail_live.html", {
+        "version": version,
         "exchange": exchange,
         "listing": exchange.listing,
         "role": exchange.role_of(request.user),
         "other": exchange.other_party(request.user),
-        "events": selectors.timeline(exchange),
+        "events": events,
         "actions": actions,
         "offered": list(exchange.offered_listings.all()),
         "is_overdue": exchange.is_overdue(),

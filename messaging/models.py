@@ -144,6 +144,9 @@ class Notification(models.Model):
     needs_action = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     read_at = models.DateTimeField(null=True, blank=True)
+    # When what it asked for was done, or can no longer be done (the request was
+    # answered, the review written): it no longer says "action needed".
+    settled_at = models.DateTimeField(null=True, blank=True)
     emailed_at = models.DateTimeField(null=True, blank=True)
 
     objects = NotificationQuerySet.as_manager()
@@ -170,6 +173,10 @@ class Notification(models.Model):
     @property
     def is_unread(self) -> bool:
         return self.read_at is None
+
+    @property
+    def awaits_action(self) -> bool:
+        return self.needs_action and self.settled_at is None
 
     @property
     def text(self) -> str:
