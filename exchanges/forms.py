@@ -216,11 +216,22 @@ class RecordTimeForm(ServiceErrorsMixin, forms.Form):
     """The time a provider spent on a service trade (in a swap, each member's own)."""
 
     minutes = HoursField(label=_("Time spent (hours)"), help_text=_("For example 1.5 or 1:30."))
+    # Shown only once the service asked (a time far above the agreed one).
+    confirm_far_above = forms.BooleanField(required=False, widget=forms.HiddenInput)
+    asks_confirmation = False
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("label_suffix", "")
         kwargs.setdefault("prefix", "time")
         super().__init__(*args, **kwargs)
+
+    def ask_to_confirm(self, hours: str) -> None:
+        """The provider must say the time is right: the box to tick appears, unticked."""
+        field = self.fields["confirm_far_above"]
+        field.widget = forms.CheckboxInput()
+        field.label = _("Yes, it really took %(hours)s") % {"hours": hours}
+        self._bound_fields_cache.pop("confirm_far_above", None)  # built with the old label
+        self.asks_confirmation = True
 
 
 FORMS_BY_KIND = {

@@ -352,6 +352,9 @@ class ExchangeEvent(models.Model):
     from_state = models.CharField(max_length=16, blank=True)
     to_state = models.CharField(max_length=16)
     note = models.TextField(blank=True, max_length=2000)
+    # The time a record_time or correct_time event recorded, in minutes: the timeline and
+    # the notification word it in the reader's language.
+    minutes = models.PositiveIntegerField(null=True, blank=True)
     at = models.DateTimeField(default=timezone.now, db_index=True)
 
     class Meta:

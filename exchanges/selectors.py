@@ -44,6 +44,7 @@ EVENT_LABELS = {
     "extend_decline": _("Declined more days"),
     "extend_cancel": _("Withdrew the request for more days"),
     "record_time": _("Recorded the time spent"),
+    "correct_time": _("Corrected the time spent"),
     "confirm_time": _("Confirmed the time of the service received"),
     "settle_complete": _("A moderator settled it as done"),
     "settle_cancel": _("A moderator cancelled it; any payment is refunded"),
@@ -88,12 +89,20 @@ def exchange_version(exchange: Exchange, events: list[ExchangeEvent]) -> str:
 
 
 def timeline(exchange: Exchange) -> list[ExchangeEvent]:
-    """The exchange's events, oldest first, each with a readable `label` (one query)."""
+    """The exchange's events, oldest first, each with a readable `label`, the states it
+    went between (`from_label` only when the state changed), and for a corrected time
+    the time it replaced (`replaced_minutes`). One query."""
     events = list(exchange.events.select_related("actor").order_by("at", "id"))
+    recorded: dict[int | None, int] = {}  # each provider's last recorded time
     for event in events:
         event.label = EVENT_LABELS.get(event.action, event.action)
-        event.from_label = State(event.from_state).label if event.from_state in State.values else ""
+        changed = event.from_state != event.to_state
+        event.from_label = State(event.from_state).label if changed and event.from_state in State.values else ""
         event.to_label = State(event.to_state).label if event.to_state in State.values else event.to_state
+        event.replaced_minutes = None
+        if event.action in ("record_time", "correct_time") and event.minutes is not None:
+            event.replaced_minutes = recorded.get(event.actor_id) if event.action == "correct_time" else None
+            recorded[event.actor_id] = event.minutes
     return events
 
 

@@ -85,6 +85,13 @@ def exchange_list(request: HttpRequest) -> HttpResponse:
 @require_GET
 def exchange_detail(request: HttpRequest, pk: int) -> HttpResponse:
     exchange = _get_exchange_for_party(request, pk)
+    return render_exchange_page(request, exchange)
+
+
+def render_exchange_page(request: HttpRequest, exchange: Exchange, status: int = 200) -> HttpResponse:
+    """The exchange page for one of its parties (the caller checked), or for htmx the
+    parts that follow the deal live; also what a refused form POST shows again, with
+    its bound form on the request."""
     actions = [
         {
             "name": name,
@@ -101,10 +108,10 @@ def exchange_detail(request: HttpRequest, pk: int) -> HttpResponse:
     if request.htmx and request.GET.get("v") == version:
         # The open page already shows this state (a resync after the socket opened).
         return HttpResponse(status=204)
-    if not request.htmx:
+    if not request.htmx and request.method == "GET":
         # The member is looking at the deal itself: what told them about it is read.
         notifications.notifications_read_about(member=request.user, exchange=exchange)
-    return render_page_or_fragment(request, "exchanges/detail.html", "exchanges/_detail_live.html", {
+    response = render_page_or_fragment(request, "exchanges/detail.html", "exchanges/_detail_live.html", {
         "version": version,
         "exchange": exchange,
         "listing": exchange.listing,
@@ -116,6 +123,8 @@ def exchange_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "is_overdue": exchange.is_overdue(),
         "exact_place": selectors.exact_place_for(exchange, request.user),
     })
+    response.status_code = status
+    return response
 
 
 @login_required

@@ -76,6 +76,13 @@ def _texts() -> dict[str, str]:
         "service_time_recorded": gettext(
             "%(who)s recorded the time spent on “%(listing)s”. Please confirm it or report a problem."
         ),
+        "service_time_recorded:hours": gettext(
+            "%(who)s recorded %(hours)s spent on “%(listing)s”. Please confirm it or report a problem."
+        ),
+        "service_time_recorded:corrected": gettext(
+            "%(who)s corrected the time spent on “%(listing)s”: %(hours)s instead of %(before)s. "
+            "Please confirm it or report a problem."
+        ),
         "extension_requested": gettext("%(who)s asks to keep “%(listing)s” longer."),
         "extension_accepted": gettext("%(who)s agreed: you can keep “%(listing)s” longer."),
         "extension_declined": gettext("%(who)s declined more days for “%(listing)s”."),
@@ -198,6 +205,15 @@ class Notification(models.Model):
             return template % params
         texts = _texts()
         variant = params.get("variant")
+        if "minutes" in params:
+            # Times are kept in minutes and worded here (notifications from before they
+            # were kept read as they did).
+            from core.templatetags.partage import hours
+
+            params["hours"] = hours(params["minutes"])
+            params["before"] = hours(params.get("before_minutes"))
+            if variant != "corrected" or "before_minutes" not in params:
+                variant = "hours"
         template = texts.get(f"{self.kind}:{variant}") or texts.get(self.kind)
         if template is None:
             return str(self.get_kind_display())

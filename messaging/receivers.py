@@ -37,6 +37,7 @@ KIND_OF_ACTION: dict[str, str] = {
     "extend": NotificationKind.EXTENSION_ACCEPTED,
     "extend_decline": NotificationKind.EXTENSION_DECLINED,
     "record_time": NotificationKind.SERVICE_TIME_RECORDED,
+    "correct_time": NotificationKind.SERVICE_TIME_RECORDED,
     "settle_complete": NotificationKind.EXCHANGE_SETTLED,
     "settle_cancel": NotificationKind.EXCHANGE_SETTLED_CANCELLED,
 }
@@ -117,8 +118,21 @@ def on_exchange_changed(sender, *, exchange: Exchange, event: ExchangeEvent,
 
 
 def _event_params(exchange: Exchange, event: ExchangeEvent) -> dict:
-    """What the wording of this event's notification needs beyond names."""
-    return {}
+    """What the wording of this event's notification needs beyond names: a recorded
+    time says how much, a corrected one also the time it replaces."""
+    if event.action not in TIME_ACTIONS or event.minutes is None:
+        return {}
+    params = {"minutes": event.minutes}
+    if event.action == "correct_time":
+        replaced = (
+            ExchangeEvent.objects.filter(exchange=exchange, actor_id=event.actor_id,
+                                         action__in=TIME_ACTIONS, id__lt=event.pk)
+            .order_by("-id").values_list("minutes", flat=True).first()
+        )
+        params["variant"] = "corrected"
+        if replaced is not None:
+            params["before_minutes"] = replaced
+    return params
 
 
 def push_exchange_moved(exchange: Exchange) -> None:
