@@ -10,10 +10,11 @@ from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
+from django.utils.translation import ngettext, pgettext_lazy
 
 from exchanges import selectors
 from exchanges.models import ExchangeKind
+from exchanges.services import seats_left_message
 from listings.models import Kind, Listing, Status, Terms
 from members.models import Member
 
@@ -87,7 +88,9 @@ class RideRequestForm(RequestForm):
         # The service counts again on the locked listing; this only guides the input.
         field.widget.attrs.update({"min": 1, "max": max(free_seats, 1)})
         field.validators.append(_MaxSeats(free_seats))
-        field.help_text = _("%(free)s seat(s) left.") % {"free": free_seats}
+        field.help_text = ngettext(
+            "%(free)s seat left.", "%(free)s seats left.", max(free_seats, 0)
+        ) % {"free": max(free_seats, 0)}
 
     def request_kwargs(self) -> dict:
         return {**super().request_kwargs(), "seats": self.cleaned_data["seats"]}
@@ -99,9 +102,7 @@ class _MaxSeats:
 
     def __call__(self, value: int) -> None:
         if value is not None and value > self.free:
-            raise ValidationError(
-                _("Only %(free)s seat(s) left.") % {"free": max(self.free, 0)}, code="max_seats"
-            )
+            raise ValidationError(seats_left_message(self.free), code="max_seats")
 
 
 class SwapRequestForm(RequestForm):

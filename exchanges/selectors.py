@@ -51,6 +51,15 @@ EVENT_LABELS = {
 }
 
 
+# The same, where a kind has its own words.
+KIND_EVENT_LABELS = {
+    ("start", ExchangeKind.RIDE): _("Confirmed the departure"),
+    ("start", ExchangeKind.SERVICE): _("Confirmed the service has started"),
+    ("complete", ExchangeKind.RIDE): _("Confirmed the arrival"),
+    ("complete", ExchangeKind.LOAN): _("Confirmed it was returned"),
+}
+
+
 def _with_parties(queryset: QuerySet[Exchange]) -> QuerySet[Exchange]:
     return queryset.select_related("listing", "asker", "owner")
 
@@ -95,7 +104,8 @@ def timeline(exchange: Exchange) -> list[ExchangeEvent]:
     events = list(exchange.events.select_related("actor").order_by("at", "id"))
     recorded: dict[int | None, int] = {}  # each provider's last recorded time
     for event in events:
-        event.label = EVENT_LABELS.get(event.action, event.action)
+        event.label = (KIND_EVENT_LABELS.get((event.action, exchange.kind))
+                       or EVENT_LABELS.get(event.action, event.action))
         changed = event.from_state != event.to_state
         event.from_label = State(event.from_state).label if changed and event.from_state in State.values else ""
         event.to_label = State(event.to_state).label if event.to_state in State.values else event.to_state

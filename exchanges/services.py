@@ -18,6 +18,7 @@ from django.db import transaction
 from django.db.models import Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from exchanges.models import (
     HOLDING_STATES,
@@ -101,6 +102,14 @@ def loan_conflict(listing: Listing, start: date, end: date, *, exclude: Exchange
             "start": blocked.start_date, "end": blocked.end_date,
         }
     return None
+
+
+def seats_left_message(free: int) -> str:
+    """Why a booking for more seats is refused, with a real plural."""
+    free = max(free, 0)
+    if not free:
+        return _("No seat is left.")
+    return ngettext("Only %(free)s seat is left.", "Only %(free)s seats are left.", free) % {"free": free}
 
 
 def seats_taken(listing: Listing, *, exclude: Exchange | None = None) -> int:
@@ -228,9 +237,7 @@ def exchange_request(
         if not seats or seats < 1:
             raise ExchangeError({"seats": [_("Book at least one seat.")]})
         if seats > free:
-            raise ExchangeError({"seats": [
-                _("Only %(free)s seat(s) left.") % {"free": max(free, 0)}
-            ]})
+            raise ExchangeError({"seats": [seats_left_message(free)]})
         exchange.seats = seats
         exchange.amount_cents = listing.price_cents * seats
         expires_at = min(expires_at, listing.departs_at)
@@ -350,6 +357,11 @@ def _transition(
     from_state = locked.state
     locked.state = transition.target
     locked.save(update_fields=["state", "blocked_until", "updated_at"])
+    if locked.kind == ExchangeKind.RIDE and (from_state in HOLDING_STATES) != (locked.state in HOLDING_STATES):
+        # The seats this booking holds were taken or given back: the ride's count follows,
+        # under the listing's lock taken above.
+        listing.seats_booked = seats_taken(listing)
+        Listing.objects.filter(pk=listing.pk).update(seats_booked=listing.seats_booked)
     _record(locked, action, by, from_state, transition.target, note)
     return locked
 

@@ -20,7 +20,7 @@ from core.fragments import render_page_or_fragment
 from core.ratelimit import limit_posts
 from exchanges import availability, selectors, services
 from exchanges.forms import ActionForm, BlockedPeriodForm, request_form_for
-from exchanges.models import TRANSITIONS, BlockedPeriod, Exchange, ExchangeKind
+from exchanges.models import BlockedPeriod, Exchange, ExchangeKind, action_label
 from exchanges.services import ExchangeError
 from listings import views as listing_views
 from listings.models import Kind, Listing, Status, Terms
@@ -43,6 +43,10 @@ DONE = {
     "cancel": gettext_lazy("Your request is withdrawn."),
     "call_off": gettext_lazy("The deal is cancelled."),
     "start": gettext_lazy("The hand-over is confirmed."),
+    "start:ride": gettext_lazy("The departure is confirmed: have a good trip."),
+    "start:service": gettext_lazy("The service has started."),
+    "complete:ride": gettext_lazy("Arrived: the ride is completed."),
+    "complete:loan": gettext_lazy("Returned: the loan is completed."),
     "complete": gettext_lazy("Done: the exchange is completed."),
     "dispute": gettext_lazy("Your report is recorded; a moderator will look at it."),
 }
@@ -95,7 +99,7 @@ def render_exchange_page(request: HttpRequest, exchange: Exchange, status: int =
     actions = [
         {
             "name": name,
-            "label": TRANSITIONS[name].label,
+            "label": action_label(name, exchange.kind),
             "note_required": name in NOTE_REQUIRED,
             "note_offered": name in NOTE_OFFERED,
             "confirm": CONFIRM.get(name, ""),
@@ -145,7 +149,7 @@ def exchange_act(request: HttpRequest, pk: int, action: str) -> HttpResponse:
         # Also what a second click on the same button gets: the state machine refuses.
         messages.error(request, " ".join(error.messages))
     else:
-        messages.success(request, DONE[action])
+        messages.success(request, DONE.get(f"{action}:{exchange.kind}") or DONE[action])
     return redirect(exchange)
 
 

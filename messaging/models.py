@@ -56,7 +56,8 @@ NEEDS_ACTION = frozenset({
 
 def _texts() -> dict[str, str]:
     """The wording of each kind (and variant), looked up at display time so gettext
-    answers in the active language. Parameters: who, listing, days, query."""
+    answers in the active language. Parameters: who, listing, days, query; "kind:deal"
+    entries are the words of one kind of deal (params["deal"], the exchange's kind)."""
     return {
         "exchange_requested": gettext("%(who)s asks for “%(listing)s”."),
         "exchange_accepted": gettext(
@@ -86,7 +87,17 @@ def _texts() -> dict[str, str]:
         "extension_requested": gettext("%(who)s asks to keep “%(listing)s” longer."),
         "extension_accepted": gettext("%(who)s agreed: you can keep “%(listing)s” longer."),
         "extension_declined": gettext("%(who)s declined more days for “%(listing)s”."),
+        "exchange_accepted:ride": gettext(
+            "%(who)s accepted your booking on “%(listing)s”. Agree on where to meet."
+        ),
+        "exchange_accepted:service": gettext(
+            "%(who)s accepted your request for “%(listing)s”. Agree on when it happens."
+        ),
         "exchange_started": gettext("%(who)s confirmed the hand-over of “%(listing)s”."),
+        "exchange_started:ride": gettext("%(who)s confirmed the departure of “%(listing)s”."),
+        "exchange_started:service": gettext("%(who)s confirmed that “%(listing)s” has started."),
+        "exchange_completed:ride": gettext("%(who)s confirmed the arrival of “%(listing)s”."),
+        "exchange_completed:loan": gettext("%(who)s confirmed that “%(listing)s” was returned."),
         "exchange_completed": gettext("%(who)s confirmed that “%(listing)s” is done."),
         "exchange_disputed": gettext("%(who)s reported a problem with “%(listing)s”."),
         "review_invited": gettext(
@@ -214,7 +225,9 @@ class Notification(models.Model):
             params["before"] = hours(params.get("before_minutes"))
             if variant != "corrected" or "before_minutes" not in params:
                 variant = "hours"
-        template = texts.get(f"{self.kind}:{variant}") or texts.get(self.kind)
+        # The variant's words, else the deal's kind's own (a ride is not handed over).
+        template = (texts.get(f"{self.kind}:{variant}") or texts.get(f"{self.kind}:{params.get('deal')}")
+                    or texts.get(self.kind))
         if template is None:
             return str(self.get_kind_display())
         return template % params

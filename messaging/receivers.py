@@ -83,6 +83,7 @@ def _params(exchange: Exchange, recipient: Member, **extra) -> dict:
     return {
         "who": exchange.other_party(recipient).public_name,
         "listing": exchange.listing.title,
+        "deal": exchange.kind,
         **extra,
     }
 

@@ -109,7 +109,7 @@ def _hints() -> dict[str, str]:
         ),
         NotificationKind.EXCHANGE_ACCEPTED: _(
             "Agree with them on when and where to meet. Payment, if any, is made in person "
-            "at the hand-over."
+            "when you meet."
         ),
         NotificationKind.EXCHANGE_DISPUTED: _(
             "Read what they wrote and answer them; a moderator will help settle it."

@@ -21,8 +21,8 @@ WORDS = {
            "why": "You agreed on 1 h and recorded 9 h", "tick": "Yes, it really took 9 h",
            "corrected": "Corrected the time spent", "line": "Time spent: 1 h 30 (instead of 9 h)."},
     "fr": {"field": "Temps passé (heures)", "record": "Indiquer le temps passé", "correct": "Corriger le temps",
-           "why": "Vous étiez convenus de 1 h et vous indiquez 9 h", "tick": "Oui, cela a vraiment pris 9 h",
-           "corrected": "Temps passé corrigé", "line": "Temps passé : 1 h 30 (au lieu de 9 h)."},
+           "why": "Vous étiez convenus de 1 h et vous indiquez 9 h\u00a0:", "tick": "Oui, cela a vraiment pris 9 h",
+           "corrected": "Temps passé corrigé", "line": "Temps passé\u00a0: 1 h 30 (au lieu de 9 h)."},
 }
 
 

@@ -45,7 +45,7 @@ def test_alice_mows_bobs_lawn_and_ninety_minutes_move(browser, live_server, outp
         alice_page.goto(exchange_url)
         click_action(alice_page, "Accept")
         expect(alice_page.locator("#exchange-state")).to_have_text("Accepted")
-        click_action(alice_page, "Confirm the hand-over")
+        click_action(alice_page, "Confirm the service has started")
         expect(alice_page.locator("#exchange-state")).to_have_text("In progress")
         alice_page.get_by_label("Time spent (hours)").fill("1:30")
         alice_page.get_by_role("button", name="Record the time spent").click()

@@ -100,7 +100,7 @@ def test_a_correction_reads_as_one_and_each_email_says_the_hours(run, client):
     newest = Notification.objects.filter(member=trade.asker, kind="service_time_recorded").latest("id")
     with translation.override("fr"):
         assert newest.text == (
-            "Bob a corrigé le temps passé pour « Garden help » : 1 h au lieu de 99 h. "
+            "Bob a corrigé le temps passé pour « Garden help »\u00a0: 1 h au lieu de 99 h. "
             "Veuillez le confirmer ou signaler un problème."
         )
 
