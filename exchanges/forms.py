@@ -48,6 +48,10 @@ class RequestForm(ServiceErrorsMixin, forms.Form):
         super().__init__(*args, **kwargs)
         self.listing = listing
         self.asker = asker
+        if listing.kind == Kind.RIDE:
+            self.fields["message"].label = _("Message to the driver")
+        elif listing.kind == Kind.SERVICE:
+            self.fields["message"].label = _("Message to the provider")
         self.order_fields([name for name in self.fields if name != "message"] + ["message"])
 
     def request_kwargs(self) -> dict:

@@ -35,7 +35,7 @@ def test_alice_mows_bobs_lawn_and_ninety_minutes_move(browser, live_server, outp
         panel = bob.locator(".request-panel")
         expect(panel).to_contain_text("Paid in time")
         bob.get_by_label("Time needed (hours)").fill("1.5")
-        bob.get_by_label("Message to the owner").fill("The back garden, Saturday morning?")
+        bob.get_by_label("Message to the provider").fill("The back garden, Saturday morning?")
         bob.get_by_role("button", name="Send the request").click()
         expect(bob.locator("#exchange-state")).to_have_text("Requested")
         expect(bob.locator(".exchange-facts")).to_contain_text("1 h 30")

@@ -157,3 +157,13 @@ def test_each_kinds_form_asks_for_its_own_description(client, kind, words):
 def test_a_wanted_form_offers_the_authors_terms(client):
     page = _page(client, MemberFactory(), reverse("listings:create-kind", args=["wanted"]))
     assert "To borrow" in page and "To buy" in page
+
+
+@pytest.mark.parametrize(("factory", "label", "button"), [
+    (RideFactory, "Message to the driver", "Message the driver"),
+    (ServiceFactory, "Message to the provider", "Message the provider"),
+    (ListingFactory, "Message to the owner", "Message the owner"),
+])
+def test_the_request_and_contact_name_the_driver_or_the_provider(client, factory, label, button):
+    page = _page(client, MemberFactory(), factory(owner=MemberFactory()).get_absolute_url())
+    assert label in page and button in page
