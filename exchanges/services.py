@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from core.dates import day
 from exchanges.models import (
     HOLDING_STATES,
     MAX_SERVICE_MINUTES,
@@ -92,14 +93,14 @@ def loan_conflict(listing: Listing, start: date, end: date, *, exclude: Exchange
     for taken_start, taken_until in taken_loan_periods(listing, exclude=exclude):
         if start <= taken_until and taken_start <= end + buffer:
             return _("These days overlap another loan (%(start)s – %(end)s).") % {
-                "start": taken_start, "end": taken_until,
+                "start": day(taken_start), "end": day(taken_until),
             }
     blocked = BlockedPeriod.objects.filter(
         listing=listing, start_date__lte=end, end_date__gte=start
     ).first()
     if blocked:
         return _("The owner keeps these days free (%(start)s – %(end)s).") % {
-            "start": blocked.start_date, "end": blocked.end_date,
+            "start": day(blocked.start_date), "end": day(blocked.end_date),
         }
     return None
 
@@ -133,7 +134,7 @@ def _refuse_if_overdue(member: Member) -> None:
     if overdue:
         raise ExchangeError(
             _("Please return “%(title)s” first: it was due on %(date)s.")
-            % {"title": overdue.listing.title, "date": overdue.end_date}
+            % {"title": overdue.listing.title, "date": day(overdue.end_date)}
         )
 
 

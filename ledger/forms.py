@@ -9,6 +9,7 @@ from decimal import Decimal, InvalidOperation
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from ledger.models import MAX_TRANSFER_MINUTES
 from members.models import Member
@@ -57,9 +58,10 @@ def parse_duration(text: str) -> int:
 
 
 class StatementFilterForm(forms.Form):
-    date_from = forms.DateField(label=_("From"), required=False,
+    # The period's first and last days (not the places a ride goes "from" and "to").
+    date_from = forms.DateField(label=pgettext_lazy("first day", "From"), required=False,
                                 widget=forms.DateInput(attrs={"type": "date"}))
-    date_to = forms.DateField(label=_("To"), required=False,
+    date_to = forms.DateField(label=_("Until"), required=False,
                               widget=forms.DateInput(attrs={"type": "date"}))
 
     def clean(self):
