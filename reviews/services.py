@@ -265,6 +265,12 @@ def _publish(window: ReviewWindow, now: datetime) -> list[int]:
     _recompute_all({review.subject_id for review in pending})
     if ids:
         transaction.on_commit(lambda: [_notify_published(pk) for pk in ids])
+    # The window is closed: whoever has not reviewed can no longer, so asking is moot.
+    exchange_id = window.exchange_id
+    transaction.on_commit(lambda: notifications.notifications_settle(
+        exchange=Exchange(pk=exchange_id),
+        kinds=[NotificationKind.REVIEW_INVITED, NotificationKind.REVIEW_REMINDER],
+    ))
     return ids
 
 

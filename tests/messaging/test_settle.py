@@ -142,3 +142,19 @@ def test_the_list_answers_htmx_with_its_rows(client, loan_request, alice):
     body = response.content.decode()
     assert "Bob asks for" in body
     assert "<html" not in body
+
+
+def test_a_closed_review_window_settles_the_invitations_nobody_answered(act, loan_request, alice, bob):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    act(es.exchange_accept, exchange=loan_request, by=alice)
+    act(es.exchange_start, exchange=loan_request, by=alice)
+    act(es.exchange_complete, exchange=loan_request, by=alice)
+    invites = list(Notification.objects.filter(exchange=loan_request, kind="review_invited"))
+    assert len(invites) == 2
+
+    act(reviews.reviews_publish_due, now=timezone.now() + timedelta(days=15))
+
+    assert all(_settled(invite) for invite in invites)
