@@ -96,3 +96,10 @@ def test_an_exchange_pages_title_has_the_french_colon(client):
     client.force_login(owner)
     page = _get(client, reverse("exchanges:detail", args=[deal.pk]), "fr")
     assert f"<title>Prêt{NBSP}: Perceuse · Partage</title>" in page
+
+
+def test_a_toasts_open_link_is_a_verb_in_french(client):
+    client.force_login(MemberFactory())
+    page = _get(client, reverse("notifications:list"), "fr")
+    assert 'data-open="Ouvrir"' in page
+    assert 'data-open="Open"' in _get(client, reverse("notifications:list"), "en")
