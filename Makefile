@@ -21,6 +21,8 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e ".[dev]"
 	@touch $(VENV)/.installed $@
 
+# Links in emails follow the address served (`make run PORT=8201`), unless SITE_URL is set.
+run: export SITE_URL ?= http://$(HOST):$(PORT)
 run: $(VENV)/.installed
 	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py migrate --noinput
 	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py seed_demo --once
@@ -35,8 +37,10 @@ run: $(VENV)/.installed
 # gunicorn for HTTP, two daphne workers for websockets, against DATABASE_URL and
 # REDIS_URL (both required). Ctrl+C stops everything.
 # (PORT from the command line or the environment, else 8080: `make run` keeps 8000.)
+SERVE_PORT = $(if $(filter command line environment,$(origin PORT)),$(PORT),8080)
+serve: export SITE_URL ?= http://$(HOST):$(SERVE_PORT)
 serve: $(VENV)/.installed
-	$(BIN)/python deploy/serve.py --port $(if $(filter command line environment,$(origin PORT)),$(PORT),8080)
+	$(BIN)/python deploy/serve.py --port $(SERVE_PORT)
 
 test: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -47,15 +47,25 @@ import psycopg
 ROOT = Path(__file__).resolve().parent.parent
 BULK_PASSWORD = "partage-bench"  # listings/management/commands/seed_bulk.py
 
-# (name, path, signed in). The first is the baseline.
+# (name, path, signed in). The first is the baseline. Anonymous pages are kept by
+# nginx's cache (deploy/nginx.conf.template) for 30 s, so a repeated URL measures the
+# cache; a name ending in "_miss" adds a query parameter of its own to every request
+# (wrk's request() in MISS_SCRIPT), so each one is rendered by Django: the rate of a
+# page nobody asked for in the last 30 s.
 PAGES: list[tuple[str, str, bool]] = [
-    ("baseline_manifest", "/manifest.webmanifest", False),
+    # Django's lightest view, rendered for every request (a query of its own each: nginx
+    # would keep it an hour otherwise), as in the earlier runs without nginx's cache.
+    ("baseline_manifest", "/manifest.webmanifest?", False),
     ("home", "/", False),
     ("search_plain", "/listings/", False),
     ("search_text", "/listings/?q=perceuse", False),
     ("search_distance", "/listings/?near=Annecy&radius=10", False),
     ("search_ride_destination", "/listings/?kind=ride&destination_near=Geneva", False),
     ("search_deep_page", "/listings/?page=40", False),
+    ("home_miss", "/?", False),
+    ("search_plain_miss", "/listings/?", False),
+    ("search_text_miss", "/listings/?q=perceuse", False),
+    ("search_distance_miss", "/listings/?near=Annecy&radius=10", False),
     ("listing_detail", "/listings/{listing}/", False),
     ("inbox", "/messages/", True),
     ("exchange", "/exchanges/{exchange}/", True),
@@ -71,6 +81,15 @@ done = function(summary, latency, requests)
     '"connect": %d, "read": %d, "write": %d, "timeout": %d, "status": %d}\\n',
     summary.requests, summary.duration, latency:percentile(50), latency:percentile(95),
     latency:percentile(99), e.connect, e.read, e.write, e.timeout, e.status))
+end
+"""
+
+# Every request a URL of its own (per wrk thread: a counter and a random number).
+MISS_SCRIPT = WRK_SCRIPT + """
+local counter = 0
+request = function()
+  counter = counter + 1
+  return wrk.format(nil, wrk.path .. "&u=" .. counter .. "-" .. math.random(1000000000))
 end
 """
 
@@ -306,6 +325,8 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="partage-bench-http-"))
     script = work / "report.lua"
     script.write_text(WRK_SCRIPT)
+    miss_script = work / "miss.lua"
+    miss_script.write_text(MISS_SCRIPT)
     port = 18000 + os.getpid() % 1000
     serve = subprocess.Popen(
         [sys.executable, str(ROOT / "deploy" / "serve.py"), "--port", str(port),
@@ -329,12 +350,13 @@ def main() -> int:
             baseline_rps = None
             for name, path, signed_in in pages:
                 url = f"http://127.0.0.1:{port}" + path.format(**fixtures)
+                lua = miss_script if name.endswith("_miss") or path == PAGES[0][1] else script
                 # A warm-up second: connections opened, caches and pools filled.
-                run_wrk(url, min(connections, 8), 1, cookie if signed_in else None, script)
+                run_wrk(url, min(connections, 8), 1, cookie if signed_in else None, lua)
                 drained = settle(port)
                 with Sampler(args.database_url, database, state["pids"]) as sampler:
                     result = run_wrk(url, connections, args.duration,
-                                     cookie if signed_in else None, script)
+                                     cookie if signed_in else None, lua)
                 rps = result["requests"] / (result["duration_us"] / 1e6)
                 baseline_rps = baseline_rps or rps
                 errors = sum(result[k] for k in ("connect", "read", "write", "timeout",

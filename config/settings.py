@@ -100,7 +100,11 @@ MIDDLEWARE = [
     # The admin only for staff signed in with a TOTP code.
     "moderation.middleware.StaffTwoFactorMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last: under DEBUG, the site's own 404 page instead of Django's technical one.
+    "core.not_found.SiteNotFoundMiddleware",
 ]
+# Django's technical 404 page (the URL patterns tried) under DEBUG, for URL debugging.
+DEBUG_TECHNICAL_404 = env_bool("DEBUG_TECHNICAL_404", False)
 
 ROOT_URLCONF = "config.urls"
 ASGI_APPLICATION = "config.asgi.application"
@@ -239,6 +243,11 @@ ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_SESSION_REMEMBER = None
 ACCOUNT_SIGNUP_REDIRECT_URL = "members:edit"
 ACCOUNT_SIGNUP_FORM_CLASS = "members.forms.SignupExtraForm"
+ACCOUNT_FORMS = {
+    "login": "members.account_forms.LoginForm",
+    "signup": "members.account_forms.SignupForm",
+    "reset_password": "members.account_forms.ResetPasswordForm",
+}
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Partage] "
 # Devices: allauth records sessions at login; members.devices refreshes "last seen"
 # every few minutes itself rather than on every request.
@@ -247,7 +256,13 @@ USERSESSIONS_TRACK_ACTIVITY = False
 ACCOUNT_RATE_LIMITS = {
     "signup": env_str("RATE_SIGNUP", "10/h/ip"),
     "login": "30/m/ip",
+    # Failed logins (members/login_limits.py): "key" is the pair (client address,
+    # account), not the account alone, so a stranger's wrong passwords pause the
+    # stranger, not the owner. Per account from all addresses together, far above the
+    # 60 an hour one address can reach: a brake on distributed guessing that no single
+    # address can pull.
     "login_failed": "10/m/ip,5/300s/key",
+    "login_failed_account": "100/h/key",
     "reset_password": "20/m/ip,5/m/key",
     "reset_password_from_key": "20/m/ip",
     "change_password": "5/m/user",
@@ -256,12 +271,35 @@ ACCOUNT_RATE_LIMITS = {
     "reauthenticate": "10/m/user",
 }
 # What members post (core/ratelimit.py): "count/period" per member, period in s, m, h, d.
+# Every view that takes a POST names one of these, or says why it needs none
+# (tests/core/test_post_limits.py holds every URL to it). Each is high enough for a busy
+# honest member and low enough that a script cannot flood the others with it.
 PARTAGE_RATE_LIMITS = {
     "listing_create": env_str("RATE_LISTING_CREATE", "20/h"),
     "exchange_request": env_str("RATE_EXCHANGE_REQUEST", "30/h"),
     "report": env_str("RATE_REPORT", "10/h"),
     "message": env_str("RATE_MESSAGE", "20/10s"),
     "send_hours": env_str("RATE_SEND_HOURS", "30/h"),
+    # Edits, status changes, deletions and blocked days of one's own listings.
+    "listing_change": env_str("RATE_LISTING_CHANGE", "120/h"),
+    # Each upload is decoded and re-encoded: costly, so counted apart.
+    "photo_upload": env_str("RATE_PHOTO_UPLOAD", "60/h"),
+    # The profile form carries the avatar upload.
+    "profile_edit": env_str("RATE_PROFILE_EDIT", "20/h"),
+    "review": env_str("RATE_REVIEW", "30/h"),
+    "saved_search": env_str("RATE_SAVED_SEARCH", "30/h"),
+    # Accept, decline, hand over, complete, extensions, time records, deposits.
+    "exchange_action": env_str("RATE_EXCHANGE_ACTION", "120/h"),
+    # Each one calls Stripe.
+    "payment": env_str("RATE_PAYMENT", "30/h"),
+    "conversation_start": env_str("RATE_CONVERSATION_START", "60/h"),
+    "block": env_str("RATE_BLOCK", "30/h"),
+    # Location, consents, signed-in devices, acknowledging a warning.
+    "account_settings": env_str("RATE_ACCOUNT_SETTINGS", "60/h"),
+    "data_export": env_str("RATE_DATA_EXPORT", "10/h"),
+    # The form checks the password: also a bound on guessing it from a stolen session.
+    "account_delete": env_str("RATE_ACCOUNT_DELETE", "10/h"),
+    "notification_read": env_str("RATE_NOTIFICATION_READ", "600/h"),
 }
 # --- Two-factor authentication (allauth.mfa) --------------------------------------------
 # TOTP (an authenticator app) plus recovery codes; the admin requires it of all staff
@@ -283,6 +321,8 @@ EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Partage <noreply@partage.local>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Where members write about their data and these terms (the privacy notice shows it).
+CONTACT_EMAIL = env_str("CONTACT_EMAIL", "contact@partage.local")
 
 # --- Internationalisation ----------------------------------------------------------------
 LANGUAGE_CODE = "en"
@@ -342,6 +382,12 @@ PLATFORM_FEE_PERCENT = env_int("PLATFORM_FEE_PERCENT", 5)
 # --- Security ---------------------------------------------------------------------------
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEBUG and bool(DATABASE_URL))
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+# The language choice travels like the session: only over HTTPS in production, never
+# on a cross-site subrequest, and no script reads it (the server renders every page in
+# it; the notification socket reads it from the handshake's cookies).
+LANGUAGE_COOKIE_SECURE = SESSION_COOKIE_SECURE
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+LANGUAGE_COOKIE_HTTPONLY = True
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0

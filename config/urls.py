@@ -12,6 +12,8 @@ urlpatterns = [
     path("healthz", core_views.healthz, name="healthz"),
     path("healthz/live", core_views.healthz_live, name="healthz-live"),
     path("offline/", core_views.offline, name="offline"),
+    path("terms/", core_views.terms, name="terms"),
+    path("privacy/", core_views.privacy, name="privacy"),
     path("sw.js", core_views.service_worker, name="service-worker"),
     path("manifest.webmanifest", core_views.manifest, name="manifest"),
     # The menu's language switch needs no CSRF token (core/language.py says why).

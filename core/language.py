@@ -13,4 +13,8 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 from django.views.i18n import set_language as django_set_language
 
-set_language = csrf_exempt(require_POST(django_set_language))
+from core.ratelimit import posts_not_limited
+
+set_language = posts_not_limited(
+    "writes only the visitor's language cookie, nothing that others see or store"
+)(csrf_exempt(require_POST(django_set_language)))

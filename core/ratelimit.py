@@ -1,9 +1,14 @@
-"""Rate limits for what members post: listings, exchange requests, reports, messages.
+"""Rate limits for what members post: every view that accepts a POST and writes.
 
 allauth limits sign-up, log-in and password resets itself (ACCOUNT_RATE_LIMITS); this
 covers the rest with the same idea: a count per member and window in the cache, which
 is Redis in production, so the limit holds across every worker process. A member over
 the limit gets the 429 page (or, over a websocket, an error frame) and nothing is done.
+
+A view declares its limit with @limit_posts("name"), or says why it needs none with
+@posts_not_limited("reason"). Both leave a mark on the view (copied outwards by
+functools.wraps through the other decorators), and tests/core/test_post_limits.py walks
+the URL configuration: a view that accepts a POST and carries neither mark fails it.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.core.cache import cache
+from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
@@ -57,7 +63,11 @@ def too_many_requests(request: HttpRequest, retry_after: int | None = None) -> H
 
 def limit_posts(action: str) -> Callable:
     """View decorator: count the signed-in member's POSTs as `action`; over the limit,
-    answer 429 without calling the view."""
+    answer 429 without calling the view, so nothing is written. The view is marked
+    (`view.post_rate_limit == action`) for the sweep over every URL."""
+    if action not in settings.PARTAGE_RATE_LIMITS:
+        # A misspelt name would otherwise be a limit that never applies.
+        raise ImproperlyConfigured(f"No rate {action!r} in PARTAGE_RATE_LIMITS")
 
     def decorator(view: Callable) -> Callable:
         @functools.wraps(view)
@@ -71,6 +81,20 @@ def limit_posts(action: str) -> Callable:
                     return too_many_requests(request, retry_after)
             return view(request, *args, **kwargs)
 
+        wrapped.post_rate_limit = action
         return wrapped
+
+    return decorator
+
+
+def posts_not_limited(reason: str) -> Callable:
+    """View decorator for a view that accepts POSTs without a limit of its own: it says
+    why (another layer counts them, or they write nothing). It changes nothing else."""
+    if not reason.strip():
+        raise ImproperlyConfigured("posts_not_limited needs a reason")
+
+    def decorator(view: Callable) -> Callable:
+        view.post_rate_limit_exempt = reason
+        return view
 
     return decorator

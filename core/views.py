@@ -4,8 +4,9 @@ from django.shortcuts import render
 from django.templatetags.static import static
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import cache_control, never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_safe
 
+from core.cache_headers import shared_cache_when_anonymous
 from core.health import health_report
 
 
@@ -31,6 +32,18 @@ def healthz(request: HttpRequest) -> JsonResponse:
 @require_GET
 def offline(request: HttpRequest) -> HttpResponse:
     return render(request, "core/offline.html")
+
+
+@require_GET
+@shared_cache_when_anonymous
+def terms(request: HttpRequest) -> HttpResponse:
+    return render(request, "core/terms.html")
+
+
+@require_GET
+@shared_cache_when_anonymous
+def privacy(request: HttpRequest) -> HttpResponse:
+    return render(request, "core/privacy.html", {"contact_email": settings.CONTACT_EMAIL})
 
 
 @require_GET
@@ -102,6 +115,7 @@ def too_many_requests(request: HttpRequest, exception=None) -> HttpResponse:
     return render_429(request)
 
 
+@require_safe
 def media(request: HttpRequest, path: str) -> HttpResponse:
     """Uploads, when this process serves them (SERVE_MEDIA). They are re-encoded images
     with generated names; the headers make sure a browser never treats one as anything

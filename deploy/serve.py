@@ -106,13 +106,16 @@ class Topology:
                 f"        server {LOOPBACK}:{port};" for port in self.ws_ports
             ),
             "static_root": str(project.STATIC_ROOT),
+            # Django's defaults unless the settings module names others.
+            "session_cookie": getattr(project, "SESSION_COOKIE_NAME", "sessionid"),
+            "language_cookie": getattr(project, "LANGUAGE_COOKIE_NAME", "django_language"),
         }
         (self.run_dir / "partage-locations.conf").write_text(
             render(DEPLOY / "partage-locations.conf.template", values)
         )
         conf = self.run_dir / "nginx.conf"
         conf.write_text(render(DEPLOY / "nginx.conf.template", values))
-        for folder in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"):
+        for folder in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi", "cache"):
             (self.run_dir / folder).mkdir(exist_ok=True)
         return conf
 

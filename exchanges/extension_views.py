@@ -14,6 +14,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from core import once
+from core.ratelimit import limit_posts
 from exchanges import extensions, selectors
 from exchanges.models import Exchange, LoanExtension
 from exchanges.services import ExchangeError
@@ -51,6 +53,7 @@ def _form_errors(form: forms.Form) -> str:
 
 @login_required
 @require_POST
+@limit_posts("exchange_action")
 def extension_request(request: HttpRequest, pk: int) -> HttpResponse:
     exchange = _get_exchange_for_party(request, pk)
     form = ExtensionRequestForm(request.POST)
@@ -58,11 +61,20 @@ def extension_request(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, _form_errors(form))
         return redirect(exchange)
     try:
-        extensions.extension_request(exchange=exchange, by=request.user, **form.cleaned_data)
+        sent = once.submit_once(
+            member=request.user, token=once.token_from(request), action="extension_request",
+            create=lambda: extensions.extension_request(
+                exchange=exchange, by=request.user, **form.cleaned_data
+            ),
+            url_of=lambda _extension: exchange.get_absolute_url(),
+        )
     except ExchangeError as error:
         messages.error(request, " ".join(error.messages))
     else:
-        messages.success(request, _("You asked for more days. The owner will answer here."))
+        if sent.replayed:
+            once.tell_replayed(request)
+        else:
+            messages.success(request, _("You asked for more days. The owner will answer here."))
     return redirect(exchange)
 
 
@@ -80,6 +92,7 @@ def _answer(request: HttpRequest, pk: int, service, done: str, **kwargs) -> Http
 
 @login_required
 @require_POST
+@limit_posts("exchange_action")
 def extension_accept(request: HttpRequest, pk: int) -> HttpResponse:
     return _answer(request, pk, extensions.extension_accept,
                    _("You accepted: the loan now runs longer."))
@@ -87,6 +100,7 @@ def extension_accept(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
+@limit_posts("exchange_action")
 def extension_decline(request: HttpRequest, pk: int) -> HttpResponse:
     form = DeclineForm(request.POST)
     note = form.cleaned_data["note"] if form.is_valid() else ""
@@ -96,6 +110,7 @@ def extension_decline(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
+@limit_posts("exchange_action")
 def extension_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     return _answer(request, pk, extensions.extension_cancel,
                    _("Your request for more days is withdrawn."))

@@ -23,6 +23,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
+from core.ratelimit import limit_posts, posts_not_limited
 from exchanges import payments, selectors
 from exchanges.models import Exchange, PaymentPurpose
 from exchanges.services import ExchangeError
@@ -46,6 +47,7 @@ def _error(request: HttpRequest, error: ExchangeError) -> None:
 
 @login_required
 @require_POST
+@limit_posts("payment")
 def connect_start(request: HttpRequest) -> HttpResponse:
     try:
         url = payments.connect_onboarding_url(
@@ -101,12 +103,14 @@ def _checkout(request: HttpRequest, pk: int, purpose: str) -> HttpResponse:
 
 @login_required
 @require_POST
+@limit_posts("payment")
 def checkout_pay(request: HttpRequest, pk: int) -> HttpResponse:
     return _checkout(request, pk, PaymentPurpose.CHARGE)
 
 
 @login_required
 @require_POST
+@limit_posts("payment")
 def checkout_deposit(request: HttpRequest, pk: int) -> HttpResponse:
     return _checkout(request, pk, PaymentPurpose.DEPOSIT)
 
@@ -135,6 +139,7 @@ class DepositClaimForm(forms.Form):
 
 @login_required
 @require_POST
+@limit_posts("exchange_action")
 def deposit_release(request: HttpRequest, pk: int) -> HttpResponse:
     exchange = _get_exchange_for_party(request, pk)
     try:
@@ -148,6 +153,7 @@ def deposit_release(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
+@limit_posts("exchange_action")
 def deposit_claim(request: HttpRequest, pk: int) -> HttpResponse:
     exchange = _get_exchange_for_party(request, pk)
     form = DepositClaimForm(request.POST)
@@ -172,17 +178,24 @@ def deposit_claim(request: HttpRequest, pk: int) -> HttpResponse:
 
 @csrf_exempt
 @require_POST
+@posts_not_limited("Stripe's own calls, signed with our webhook secret: a bad signature "
+                   "changes nothing, and a replayed event is applied once")
 def stripe_webhook(request: HttpRequest) -> HttpResponse:
-    """Stripe's events. 400 and nothing changed for a bad, missing or stale signature;
-    200 for a replay or a type we do not handle; 500 when applying fails (the event is
-    kept unprocessed and Stripe retries)."""
+    """Stripe's events. 400 and nothing changed for a bad, missing or stale signature,
+    and for a signed event that is malformed (logged: only someone with the signing
+    secret sends one); 200 for a replay or a type we do not handle; 500 when applying
+    fails otherwise (the event is kept unprocessed and Stripe retries)."""
     if not settings.STRIPE_WEBHOOK_SECRET:  # payments are off: no such endpoint
         raise Http404
+    event = None
     try:
         event = payments.construct_event(request.body, request.headers.get("Stripe-Signature"))
-    except (stripe.SignatureVerificationError, ValueError, KeyError, AttributeError, TypeError):
-        return HttpResponseBadRequest("invalid signature or payload")
-    if not isinstance(event, dict) or not event.get("id") or "data" not in event:
-        return HttpResponseBadRequest("not an event")
-    payments.stripe_event_process(event)
+        payments.stripe_event_process(event)
+    except stripe.SignatureVerificationError:
+        # Anyone can post here: not worth a log line each.
+        return HttpResponseBadRequest("invalid signature")
+    except payments.MalformedEvent as error:
+        event_id = event.get("id") if isinstance(event, dict) else None
+        log.error("Signed Stripe event %.80r refused as malformed: %s", event_id, error)
+        return HttpResponseBadRequest("malformed event")
     return HttpResponse("ok")

@@ -543,13 +543,39 @@ def _settle_one(payment: Payment) -> None:
 # --- Events: the one handler for webhooks and reconcile ---------------------------------
 
 
+class MalformedEvent(ValueError):
+    """A signed event whose content is not what Stripe sends (a field missing or of
+    another type). Applying it again cannot succeed: the webhook answers 400."""
+
+
+def event_check(event: Any) -> Json:
+    """The event, if it has the shape every handler relies on: an object with a string
+    id (at most 255 characters, as stored), a string type, and data.object an object.
+    MalformedEvent otherwise; nothing is stored."""
+    if not isinstance(event, dict):
+        raise MalformedEvent("the event is not an object")
+    event_id = event.get("id")
+    if not isinstance(event_id, str) or not event_id or len(event_id) > 255:
+        raise MalformedEvent("the event has no usable id")
+    event_type = event.get("type", "")
+    if not isinstance(event_type, str) or len(event_type) > 100:
+        raise MalformedEvent("the event type is not a short string")
+    data = event.get("data")
+    if not isinstance(data, dict) or not isinstance(data.get("object"), dict):
+        raise MalformedEvent("the event has no data.object")
+    return event
+
+
 def stripe_event_process(event: Json) -> bool:
     """Stores the event once and applies it once. Returns True if it was applied now,
     False if it had been already (a replay). The changes and `processed_at` commit
     together; if applying fails the event stays stored and unprocessed, and the error
     propagates (the webhook answers 500, so Stripe retries; reconcile retries too).
     Stripe calls the handlers need (a refund for a deal cancelled meanwhile) run after
-    commit."""
+    commit. A malformed event (event_check, or a field a handler needs of the wrong
+    type) raises MalformedEvent: refused before it is stored, or stored unprocessed with
+    the error when a handler finds it."""
+    event = event_check(event)
     event_id, event_type = event["id"], event.get("type", "")
     try:
         with transaction.atomic():
@@ -565,7 +591,14 @@ def stripe_event_process(event: Json) -> bool:
                 return False
             handler = HANDLERS.get(event_type)
             if handler is not None:
-                handler(event["data"]["object"], event)
+                try:
+                    handler(event["data"]["object"], event)
+                except (KeyError, TypeError, AttributeError, ValueError) as error:
+                    # Reading the payload failed (a database or Stripe failure is none
+                    # of these and still propagates as itself, so it is retried).
+                    if isinstance(error, MalformedEvent):
+                        raise
+                    raise MalformedEvent(f"{type(error).__name__}: {error}") from error
             stored.processed_at = timezone.now()
             stored.error = ""
             stored.save(update_fields=["processed_at", "error"])
@@ -742,11 +775,20 @@ HANDLERS: dict[str, Callable[[Json, Json], None]] = {
 }
 
 
-def construct_event(payload: bytes, signature: str | None) -> Json:
-    """The verified event as a dict; stripe.SignatureVerificationError (bad, missing or
-    stale signature) or ValueError (not JSON) otherwise."""
-    stripe.Webhook.construct_event(payload, signature or "", settings.STRIPE_WEBHOOK_SECRET)
-    return json.loads(payload)
+def construct_event(payload: bytes, signature: str | None) -> Any:
+    """The verified payload, parsed (not yet checked as an event: event_check).
+    stripe.SignatureVerificationError for a bad, missing or stale signature or a body
+    that is not UTF-8; MalformedEvent for a signed body that is not JSON."""
+    try:
+        text = payload.decode("utf-8")
+    except UnicodeDecodeError as error:  # Stripe signs UTF-8 text only
+        raise stripe.SignatureVerificationError("the body is not UTF-8", signature) from error
+    stripe.WebhookSignature.verify_header(text, signature or "", settings.STRIPE_WEBHOOK_SECRET,
+                                          stripe.Webhook.DEFAULT_TOLERANCE)
+    try:
+        return json.loads(text)
+    except ValueError as error:
+        raise MalformedEvent("the body is not JSON") from error
 
 
 # --- Reconcile -------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from core.ratelimit import limit_posts
 from core.templatetags.partage import hours
 from exchanges import selectors, services
 from exchanges.forms import RecordTimeForm
@@ -22,6 +23,7 @@ from exchanges.views import render_exchange_page
 
 @login_required
 @require_POST
+@limit_posts("exchange_action")
 def record_time(request: HttpRequest, pk: int) -> HttpResponse:
     exchange = selectors.exchange_for_party(request.user, pk)
     if exchange is None:
@@ -57,6 +59,7 @@ def record_time(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
+@limit_posts("exchange_action")
 def confirm_time(request: HttpRequest, pk: int) -> HttpResponse:
     exchange = selectors.exchange_for_party(request.user, pk)
     if exchange is None:

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
+from core import once
 from core.fragments import render_page_or_fragment
 from core.ratelimit import limit_posts
 from exchanges import availability, selectors, services
@@ -133,6 +134,7 @@ def render_exchange_page(request: HttpRequest, exchange: Exchange, status: int =
 
 @login_required
 @require_POST
+@limit_posts("exchange_action")
 def exchange_act(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     service = services.ACTIONS.get(action)
     if service is None:
@@ -165,16 +167,23 @@ def exchange_request(request: HttpRequest, listing_pk: int) -> HttpResponse:
     form = request_form_for(listing, request.user, kind, request.POST, free_seats=free_seats)
     if form is not None and form.is_valid():
         try:
-            exchange = services.exchange_request(
-                listing=listing, asker=request.user, **form.request_kwargs()
+            sent = once.submit_once(
+                member=request.user, token=once.token_from(request), action="exchange_request",
+                create=lambda: services.exchange_request(
+                    listing=listing, asker=request.user, **form.request_kwargs()
+                ),
+                url_of=lambda exchange: exchange.get_absolute_url(),
             )
         except ExchangeError as error:
             if not hasattr(error, "error_dict"):
                 return _refused(request, listing, error)
             form.add_service_errors(error)
         else:
-            messages.success(request, _("Your request is sent. You will hear back here."))
-            return redirect(exchange)
+            if sent.replayed:
+                once.tell_replayed(request)
+            else:
+                messages.success(request, _("Your request is sent. You will hear back here."))
+            return redirect(sent.url)
     elif form is None:
         return _refused(request, listing, ExchangeError(_("This listing does not take requests.")))
     if not _can_see(request, listing):
@@ -202,17 +211,27 @@ def _refused(request: HttpRequest, listing: Listing, error: ExchangeError) -> Ht
 
 @login_required
 @require_POST
+@limit_posts("listing_change")
 def blocked_period_add(request: HttpRequest, listing_pk: int) -> HttpResponse:
     listing = _get_own_loan_listing(request, listing_pk)
     form = BlockedPeriodForm(request.POST)
     if form.is_valid():
         try:
-            availability.blocked_period_add(listing=listing, by=request.user, **form.cleaned_data)
+            sent = once.submit_once(
+                member=request.user, token=once.token_from(request), action="blocked_period_add",
+                create=lambda: availability.blocked_period_add(
+                    listing=listing, by=request.user, **form.cleaned_data
+                ),
+                url_of=lambda _period: listing.get_absolute_url(),
+            )
         except ExchangeError as error:
             form.add_service_errors(error)
         else:
-            messages.success(request, _("These days are blocked: nobody can borrow it then."))
-            return redirect(listing)
+            if sent.replayed:
+                once.tell_replayed(request)
+            else:
+                messages.success(request, _("These days are blocked: nobody can borrow it then."))
+            return redirect(sent.url)
     # The listing page again, with the errors next to the fields of the blocking form.
     request.blocked_period_form = form
     response = listing_views.listing_detail(request, listing.pk)
@@ -222,6 +241,7 @@ def blocked_period_add(request: HttpRequest, listing_pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
+@limit_posts("listing_change")
 def blocked_period_delete(request: HttpRequest, pk: int) -> HttpResponse:
     period = get_object_or_404(
         BlockedPeriod.objects.select_related("listing").exclude(listing__status=Status.REMOVED),

@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from ledger.models import MAX_TRANSFER_MINUTES
+from members import contacts
 from members.models import Member
 
 _CLOCK = re.compile(r"^(\d+):([0-5]\d)$")
@@ -58,10 +59,10 @@ def parse_duration(text: str) -> int:
 
 
 class StatementFilterForm(forms.Form):
-    # The period's first and last days (not the places a ride goes "from" and "to").
-    date_from = forms.DateField(label=pgettext_lazy("first day", "From"), required=False,
+    # A context of their own: "From"/"To" are a ride's towns elsewhere.
+    date_from = forms.DateField(label=pgettext_lazy("period", "From"), required=False,
                                 widget=forms.DateInput(attrs={"type": "date"}))
-    date_to = forms.DateField(label=_("Until"), required=False,
+    date_to = forms.DateField(label=pgettext_lazy("period", "To"), required=False,
                               widget=forms.DateInput(attrs={"type": "date"}))
 
     def clean(self):
@@ -73,46 +74,58 @@ class StatementFilterForm(forms.Form):
 
 
 class SendHoursForm(forms.Form):
-    """Who gets the time (an email address, or a member picked from their profile), how
-    long, and why. The token is made when the form is shown; posting it twice posts once."""
+    """Who gets the time, how long, and why. The recipient is picked among the members
+    one has dealt with (members.contacts), or is the member whose profile's "Send
+    hours" link was followed (?to=<id>). No email address is asked for: the answer would
+    tell anyone whether an address is registered. The token is made when the form is
+    shown; posting it twice posts once."""
 
-    recipient = forms.EmailField(label=_("Their email address"), required=False)
-    to = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    to = forms.ModelChoiceField(
+        label=_("Send to"), queryset=Member.objects.none(), empty_label=_("Choose a member"),
+        help_text=_("People you have exchanged with or written to. Someone else? Open their "
+                    "profile and choose “Send hours”."),
+        error_messages={"required": _("Whom do you send time to?"),
+                        "invalid_choice": _("This member cannot receive time.")},
+    )
     hours = forms.CharField(label=_("How long"), max_length=30,
                             help_text=_("Hours or minutes: 1.5, 1:30 or 90 min."))
     note = forms.CharField(label=_("What for"), max_length=280,
                            widget=forms.Textarea(attrs={"rows": 3}))
     token = forms.UUIDField(widget=forms.HiddenInput)
 
-    def __init__(self, *args, recipient_member: Member | None = None, **kwargs) -> None:
+    def __init__(self, *args, payer: Member, recipient_member: Member | None = None,
+                 **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        field = self.fields["to"]
+        # Any active member can be chosen by id (a profile link gives it; ids are public in
+        # profile URLs); the ledger refuses oneself with its own message. Only the
+        # people one has dealt with are listed.
+        field.queryset = Member.objects.filter(is_active=True)
+        if recipient_member is None and self.is_bound:
+            recipient_member = self._posted_member()
         self.recipient_member = recipient_member
+        people = contacts.people_dealt_with(payer)
+        if recipient_member is not None and recipient_member.pk not in {m.pk for m in people}:
+            people = [recipient_member, *people]
+        self.people = people
+        field.widget.choices = [("", field.empty_label)] + [(m.pk, m.public_name) for m in people]
         if not self.is_bound:
             self.initial.setdefault("token", uuid.uuid4())
             if recipient_member is not None:
                 self.initial["to"] = recipient_member.pk
+
+    def _posted_member(self) -> Member | None:
+        raw = str(self.data.get(self.add_prefix("to"), ""))
+        if not raw.isdigit():
+            return None
+        return Member.objects.filter(pk=int(raw), is_active=True).first()
 
     def clean_hours(self) -> int:
         return parse_duration(self.cleaned_data["hours"])
 
     def clean(self):
         cleaned = super().clean()
-        if self.errors.get("recipient") or self.errors.get("to"):
-            return cleaned
-        payee: Member | None = None
-        if cleaned.get("to"):
-            payee = Member.objects.filter(pk=cleaned["to"], is_active=True).first()
-            if payee is None:
-                self.add_error(None, _("This member cannot receive time."))
-        elif cleaned.get("recipient"):
-            payee = Member.objects.filter(email__iexact=cleaned["recipient"], is_active=True).first()
-            if payee is None:
-                self.add_error("recipient", _("No member has this email address."))
-        else:
-            self.add_error("recipient", _("Whom do you send time to?"))
-        cleaned["payee"] = payee
-        if payee is not None:
-            self.recipient_member = payee
+        cleaned["payee"] = cleaned.get("to")
         return cleaned
 
 

@@ -15,6 +15,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
+from core.ratelimit import limit_posts
+from core.templatetags.partage import hours
 from ledger import charts, selectors, services
 from ledger.forms import SendHoursForm, StatementFilterForm
 from ledger.models import MAX_TRANSFER_MINUTES
@@ -46,9 +48,9 @@ def account(request: HttpRequest) -> HttpResponse:
     chart = charts.balance_svg(
         points,
         title=_("Your balance over the last %(days)s days") % {"days": selectors.CHART_DAYS},
-        desc=_("From %(start)s minutes to %(end)s minutes; lowest %(low)s, highest %(high)s.") % {
-            "start": points[0][1], "end": points[-1][1],
-            "low": min(b for _at, b in points), "high": max(b for _at, b in points),
+        desc=_("From %(start)s to %(end)s; lowest %(low)s, highest %(high)s.") % {
+            "start": hours(points[0][1]), "end": hours(points[-1][1]),
+            "low": hours(min(b for _at, b in points)), "high": hours(max(b for _at, b in points)),
         },
     )
     return render(request, "ledger/account.html", {
@@ -91,10 +93,11 @@ def statement_csv(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@limit_posts("send_hours")
 def send(request: HttpRequest) -> HttpResponse:
     own = services.account_for(request.user)
     if request.method == "POST":
-        form = SendHoursForm(request.POST)
+        form = SendHoursForm(request.POST, payer=request.user)
         if form.is_valid():
             try:
                 services.transfer_post(
@@ -114,7 +117,7 @@ def send(request: HttpRequest) -> HttpResponse:
                     "who": form.cleaned_data["payee"].public_name})
                 return redirect("ledger:account")
     else:
-        form = SendHoursForm(recipient_member=_member_from_query(request))
+        form = SendHoursForm(payer=request.user, recipient_member=_member_from_query(request))
     return render(request, "ledger/send.html", {
         "form": form, "account": own, "max_minutes": MAX_TRANSFER_MINUTES,
     })

@@ -21,7 +21,7 @@ CATEGORY_TREE: list[tuple[str, str, str, list[tuple[str, str]]]] = [
         ("toys", gettext_noop("Toys and games")), ("baby-gear", gettext_noop("Baby gear")),
         ("kids-clothes", gettext_noop("Kids' clothes")),
     ]),
-    ("sports", gettext_noop("Sports and outdoors"), "🚲", [
+    ("sports", gettext_noop("Sports and outdoors"), "⚽", [
         ("bikes", gettext_noop("Bikes")), ("camping", gettext_noop("Camping")),
         ("winter-sports", gettext_noop("Winter sports")), ("water-sports", gettext_noop("Water sports")),
     ]),
@@ -59,6 +59,29 @@ CATEGORY_TREE: list[tuple[str, str, str, list[tuple[str, str]]]] = [
     ("other", gettext_noop("Other"), "📦", []),
 ]
 
+# The top categories of services (time and skills); the others, but rides, are things.
+SERVICE_GROUPS = frozenset({"home-services", "lessons", "care", "repairs"})
+
+
+# Each subcategory's own picture, shown on the cards of listings without a photo (most
+# listings are filed under a subcategory, and one picture per top category would make a
+# ladder, a drill and a workbench look alike).
+CHILD_ICONS: dict[str, str] = {
+    "power-tools": "🪛", "hand-tools": "🔨", "ladders": "🪜", "workshop": "🧰",
+    "garden-tools": "🧤", "plants-seeds": "🪴", "outdoor-furniture": "🪑",
+    "appliances": "🔌", "cookware": "🍲", "preserving": "🍯",
+    "toys": "🧸", "baby-gear": "🍼", "kids-clothes": "👕",
+    "bikes": "🚲", "camping": "⛺", "winter-sports": "⛷️", "water-sports": "🏄",
+    "computers": "💻", "audio-video": "📺", "phones": "📱",
+    "books-adults": "📖", "books-kids": "📚", "music-films": "🎬",
+    "furniture": "🛋️", "decoration": "🖼️", "party": "🎉",
+    "cleaning": "🧹", "moving": "🚚", "gardening-help": "🌻",
+    "languages": "🗣️", "music-lessons": "🎵", "tutoring": "✏️", "computing-help": "🖱️",
+    "babysitting": "👶", "pet-care": "🐕", "elder-care": "☕",
+    "bike-repair": "🔧", "sewing": "🧵", "electronics-repair": "🔌", "diy": "🛠️",
+    "carpool": "🚗", "commute": "🚙",
+}
+
 
 def seed_categories(Category) -> None:
     """Create or update the tree; safe to run again (used by a data migration)."""
@@ -69,6 +92,7 @@ def seed_categories(Category) -> None:
         for child_position, (child_slug, child_name) in enumerate(children):
             Category.objects.update_or_create(
                 slug=child_slug,
-                defaults={"name": child_name, "icon": "", "position": child_position,
+                defaults={"name": child_name, "icon": CHILD_ICONS.get(child_slug, ""),
+                          "position": child_position,
                           "parent": parent},
             )

@@ -393,27 +393,47 @@ LISTINGS: list[DemoListing] = [
 
 # --- Drawing ----------------------------------------------------------------------------
 
-# A background colour and a simple shape for each top-level category.
+# A background colour and a simple shape for each top-level category ...
 PALETTE: dict[str, tuple[tuple[int, int, int], str]] = {
     "tools": ((232, 120, 60), "wrench"),
     "garden": ((96, 168, 88), "tree"),
     "kitchen": ((236, 190, 80), "pot"),
-    "kids": ((240, 140, 170), "ball"),
-    "sports": ((70, 150, 210), "wheels"),
+    "kids": ((240, 140, 170), "teddy"),
+    "sports": ((70, 150, 210), "ball"),
     "electronics": ((90, 100, 170), "screen"),
     "books": ((170, 110, 80), "books"),
-    "home": ((150, 130, 190), "house"),
+    "home": ((150, 130, 190), "sofa"),
     "home-services": ((120, 180, 170), "house"),
-    "lessons": ((200, 120, 60), "books"),
-    "care": ((220, 120, 120), "ball"),
-    "repairs": ((110, 130, 140), "wrench"),
-    "rides": ((80, 160, 200), "wheels"),
+    "lessons": ((200, 120, 60), "cap"),
+    "care": ((220, 120, 120), "heart"),
+    "repairs": ((110, 130, 140), "hammer"),
+    "rides": ((80, 160, 200), "car"),
     "other": ((160, 160, 160), "box"),
 }
+# ... and, where the top category's shape would say the wrong thing, the subcategory's own.
+SUBCATEGORY_SHAPES: dict[str, str] = {
+    "power-tools": "drill", "hand-tools": "hammer", "ladders": "ladder",
+    "outdoor-furniture": "chair", "appliances": "appliance", "preserving": "jar",
+    "kids-clothes": "shirt", "bikes": "bike", "bike-repair": "bike", "camping": "tent",
+    "winter-sports": "snowflake", "water-sports": "wave", "audio-video": "speaker",
+    "computers": "screen", "decoration": "frame", "furniture": "sofa",
+}
+
+# Pillow's built-in font has no accented letters ("Roues de v\u2610lo"): the demo draws
+# with DejaVu Sans, which Debian's fonts-dejavu-core installs (.ci/run installs it too).
+FONT_FILES = (
+    "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf",
+    "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+)
 
 
 @lru_cache(maxsize=8)
 def _font(size: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
+    for path in FONT_FILES:
+        try:
+            return ImageFont.truetype(path, size=size)
+        except OSError:
+            continue
     return ImageFont.load_default(size=size)
 
 
@@ -432,6 +452,10 @@ def _draw_shape(draw: ImageDraw.ImageDraw, shape: str, cx: int, cy: int, r: int,
         draw.rounded_rectangle((cx - r, cy - r // 6, cx + r, cy + r // 6), r // 6, fill=ink)
         draw.ellipse((cx + r - r // 2, cy - r // 2, cx + r + r // 2, cy + r // 2), fill=ink)
         draw.ellipse((cx + r - r // 5, cy - r // 5, cx + r + r // 5, cy + r // 5), fill=light)
+    elif shape == "hammer":
+        draw.rounded_rectangle((cx - r // 10, cy - r // 2, cx + r // 10, cy + r), 8, fill=ink)
+        draw.rounded_rectangle((cx - r * 2 // 3, cy - r, cx + r * 2 // 3, cy - r // 2), 10,
+                               fill=_darker(colour, 0.65))
     elif shape == "tree":
         draw.rectangle((cx - r // 8, cy, cx + r // 8, cy + r), fill=_darker(colour, 0.6))
         draw.ellipse((cx - r, cy - r, cx + r, cy + r // 3), fill=_darker(colour, 0.3))
@@ -443,12 +467,45 @@ def _draw_shape(draw: ImageDraw.ImageDraw, shape: str, cx: int, cy: int, r: int,
                      fill=light, width=6)
     elif shape == "ball":
         draw.ellipse((cx - r, cy - r, cx + r, cy + r), fill=light, outline=ink, width=8)
-        draw.pieslice((cx - r, cy - r, cx + r, cy + r), 0, 120, fill=ink)
-    elif shape == "wheels":
+        draw.regular_polygon((cx, cy, r // 3), 5, fill=ink)
+        for angle in range(-90, 270, 72):
+            x = cx + round(r * 0.8 * math.cos(math.radians(angle)))
+            y = cy + round(r * 0.8 * math.sin(math.radians(angle)))
+            draw.line((cx + round(r / 3 * math.cos(math.radians(angle))),
+                       cy + round(r / 3 * math.sin(math.radians(angle))), x, y), fill=ink, width=6)
+    elif shape == "teddy":
+        for dx in (-r * 2 // 3, r * 2 // 3):
+            draw.ellipse((cx + dx - r // 3, cy - r, cx + dx + r // 3, cy - r // 3), fill=ink)
+        draw.ellipse((cx - r * 3 // 4, cy - r * 3 // 4, cx + r * 3 // 4, cy + r * 3 // 4), fill=ink)
+        draw.ellipse((cx - r // 3, cy, cx + r // 3, cy + r // 2), fill=light)
+        for dx in (-r // 3, r // 3):
+            draw.ellipse((cx + dx - 10, cy - r // 4 - 10, cx + dx + 10, cy - r // 4 + 10),
+                         fill=light)
+    elif shape == "bike":
         for dx in (-r, r):
             draw.ellipse((cx + dx - r * 2 // 3, cy - r * 2 // 3, cx + dx + r * 2 // 3,
                           cy + r * 2 // 3), outline=ink, width=10)
         draw.line((cx - r, cy, cx, cy - r // 2, cx + r, cy, cx - r, cy), fill=ink, width=8)
+    elif shape == "car":
+        draw.rounded_rectangle((cx - r * 3 // 2, cy - r // 4, cx + r * 3 // 2, cy + r // 2), 24,
+                               fill=ink)
+        draw.polygon([(cx - r * 3 // 4, cy - r // 4), (cx - r // 2, cy - r * 3 // 4),
+                      (cx + r // 2, cy - r * 3 // 4), (cx + r, cy - r // 4)], fill=ink)
+        draw.polygon([(cx - r * 5 // 8, cy - r // 4 - 8), (cx - r * 3 // 8, cy - r * 5 // 8),
+                      (cx + r * 3 // 8, cy - r * 5 // 8), (cx + r * 3 // 4, cy - r // 4 - 8)],
+                     fill=light)
+        for dx in (-r * 7 // 8, r * 7 // 8):
+            draw.ellipse((cx + dx - r // 3, cy + r // 4, cx + dx + r // 3, cy + r * 11 // 12),
+                         fill=_darker(colour, 0.7), outline=light, width=6)
+    elif shape == "tent":
+        draw.polygon([(cx - r, cy + r), (cx, cy - r), (cx + r, cy + r)], fill=ink)
+        draw.polygon([(cx - r // 4, cy + r), (cx, cy + r // 6), (cx + r // 4, cy + r)], fill=light)
+    elif shape == "ladder":
+        for dx in (-r // 2, r // 2):
+            draw.rectangle((cx + dx - 8, cy - r, cx + dx + 8, cy + r), fill=ink)
+        for i in range(5):
+            y = cy - r + r // 5 + i * 2 * r // 5
+            draw.rectangle((cx - r // 2, y - 5, cx + r // 2, y + 5), fill=ink)
     elif shape == "screen":
         draw.rounded_rectangle((cx - r, cy - r * 2 // 3, cx + r, cy + r // 2), 12, fill=ink)
         draw.rectangle((cx - r + 14, cy - r * 2 // 3 + 14, cx + r - 14, cy + r // 2 - 14),
@@ -459,10 +516,78 @@ def _draw_shape(draw: ImageDraw.ImageDraw, shape: str, cx: int, cy: int, r: int,
             top = cy + r - (i + 1) * r // 2
             draw.rounded_rectangle((cx - width // 2, top, cx + width // 2, top + r // 2 - 6),
                                    6, fill=_darker(colour, 0.25 + 0.12 * i))
+    elif shape == "cap":
+        draw.polygon([(cx - r * 5 // 4, cy - r // 3), (cx, cy - r), (cx + r * 5 // 4, cy - r // 3),
+                      (cx, cy + r // 3)], fill=ink)
+        draw.chord((cx - r * 2 // 3, cy - r // 2, cx + r * 2 // 3, cy + r * 2 // 3), 0, 180,
+                   fill=ink)
+        draw.line((cx + r, cy - r // 2, cx + r, cy + r // 3), fill=light, width=6)
+    elif shape == "heart":
+        draw.ellipse((cx - r, cy - r * 3 // 4, cx, cy + r // 4), fill=ink)
+        draw.ellipse((cx, cy - r * 3 // 4, cx + r, cy + r // 4), fill=ink)
+        draw.polygon([(cx - r + 6, cy - r // 6), (cx + r - 6, cy - r // 6), (cx, cy + r)],
+                     fill=ink)
+    elif shape == "sofa":
+        draw.rounded_rectangle((cx - r, cy - r // 2, cx + r, cy + r // 4), 16, fill=ink)
+        draw.rounded_rectangle((cx - r * 5 // 4, cy - r // 6, cx + r * 5 // 4, cy + r // 2), 16,
+                               fill=_darker(colour, 0.55))
+        for dx in (-r * 9 // 8, r * 9 // 8):
+            draw.rectangle((cx + dx - 8, cy + r // 2, cx + dx + 8, cy + r * 3 // 4), fill=ink)
     elif shape == "house":
         draw.polygon([(cx - r, cy), (cx, cy - r), (cx + r, cy)], fill=ink)
         draw.rectangle((cx - r * 3 // 4, cy, cx + r * 3 // 4, cy + r), fill=light)
         draw.rectangle((cx - r // 6, cy + r // 3, cx + r // 6, cy + r), fill=ink)
+    elif shape == "drill":
+        draw.rounded_rectangle((cx - r, cy - r // 2, cx + r // 2, cy), 14, fill=ink)
+        draw.rectangle((cx + r // 2, cy - r // 3, cx + r * 5 // 4, cy - r // 6), fill=_darker(colour, 0.7))
+        draw.rounded_rectangle((cx - r * 3 // 4, cy, cx - r // 4, cy + r), 10, fill=ink)
+        draw.rectangle((cx - r * 7 // 8, cy + r * 3 // 4, cx - r // 8, cy + r), fill=light)
+    elif shape == "chair":
+        draw.rectangle((cx - r // 2, cy - r, cx - r // 2 + 16, cy + r), fill=ink)
+        draw.rectangle((cx - r // 2, cy, cx + r // 2, cy + 16), fill=ink)
+        draw.rectangle((cx + r // 2 - 16, cy, cx + r // 2, cy + r), fill=ink)
+        draw.rectangle((cx - r // 2, cy - r, cx - r // 2 + r // 3, cy - r // 2), fill=ink)
+    elif shape == "appliance":
+        draw.rounded_rectangle((cx - r * 3 // 4, cy - r, cx + r * 3 // 4, cy + r), 16, fill=ink)
+        draw.ellipse((cx - r // 2, cy - r // 4, cx + r // 2, cy + r * 3 // 4), fill=light)
+        for dx in (-r // 2, -r // 4):
+            draw.ellipse((cx + dx - 8, cy - r * 3 // 4 - 8, cx + dx + 8, cy - r * 3 // 4 + 8),
+                         fill=light)
+    elif shape == "jar":
+        draw.rounded_rectangle((cx - r * 2 // 3, cy - r * 2 // 3, cx + r * 2 // 3, cy + r), 24,
+                               fill=ink)
+        draw.rectangle((cx - r // 2, cy - r, cx + r // 2, cy - r * 2 // 3), fill=_darker(colour, 0.65))
+        draw.rectangle((cx - r // 3, cy - r // 6, cx + r // 3, cy + r // 3), fill=light)
+    elif shape == "shirt":
+        draw.polygon([(cx - r // 3, cy - r), (cx - r, cy - r * 2 // 3), (cx - r * 3 // 4, cy - r // 4),
+                      (cx - r // 2, cy - r // 3), (cx - r // 2, cy + r), (cx + r // 2, cy + r),
+                      (cx + r // 2, cy - r // 3), (cx + r * 3 // 4, cy - r // 4),
+                      (cx + r, cy - r * 2 // 3), (cx + r // 3, cy - r)], fill=ink)
+        draw.chord((cx - r // 3, cy - r * 4 // 3, cx + r // 3, cy - r * 2 // 3), 0, 180, fill=light)
+    elif shape == "snowflake":
+        for angle in range(0, 180, 60):
+            dx = round(r * math.cos(math.radians(angle)))
+            dy = round(r * math.sin(math.radians(angle)))
+            draw.line((cx - dx, cy - dy, cx + dx, cy + dy), fill=ink, width=12)
+        draw.ellipse((cx - r // 5, cy - r // 5, cx + r // 5, cy + r // 5), fill=ink)
+    elif shape == "wave":
+        for i, dy in enumerate((-r // 2, 0, r // 2)):
+            for k in range(-2, 2):
+                x = cx + k * r // 2
+                draw.arc((x, cy + dy - r // 4, x + r // 2, cy + dy + r // 4), 180, 360,
+                         fill=_darker(colour, 0.3 + 0.12 * i), width=10)
+    elif shape == "speaker":
+        draw.rounded_rectangle((cx - r * 2 // 3, cy - r, cx + r * 2 // 3, cy + r), 18, fill=ink)
+        draw.ellipse((cx - r // 2, cy - r // 6, cx + r // 2, cy + r * 5 // 6), fill=light)
+        draw.ellipse((cx - r // 5, cy + r // 8, cx + r // 5, cy + r * 8 // 15), fill=ink)
+        draw.ellipse((cx - r // 5, cy - r * 4 // 5, cx + r // 5, cy - r * 2 // 5), fill=light)
+    elif shape == "frame":
+        draw.rectangle((cx - r, cy - r * 3 // 4, cx + r, cy + r * 3 // 4), fill=ink)
+        draw.rectangle((cx - r + 18, cy - r * 3 // 4 + 18, cx + r - 18, cy + r * 3 // 4 - 18),
+                       fill=light)
+        draw.polygon([(cx - r + 18, cy + r * 3 // 4 - 18), (cx - r // 4, cy - r // 4),
+                      (cx + r // 4, cy + r // 6), (cx + r // 2, cy), (cx + r - 18, cy + r * 3 // 4 - 18)],
+                     fill=_darker(colour, 0.2))
     else:  # box
         draw.rectangle((cx - r, cy - r * 2 // 3, cx + r, cy + r), fill=ink)
         draw.line((cx - r, cy - r // 6, cx + r, cy - r // 6), fill=light, width=8)
@@ -485,9 +610,11 @@ def _exif_bytes() -> bytes:
     return exif.tobytes()
 
 
-def draw_listing_photo(title: str, top_category: str, variant: int = 0) -> bytes:
+def draw_listing_photo(title: str, top_category: str, variant: int = 0,
+                       category: str = "") -> bytes:
     """A JPEG illustration: the category's colour and shape, and the title underneath."""
     colour, shape = PALETTE.get(top_category, PALETTE["other"])
+    shape = SUBCATEGORY_SHAPES.get(category, shape)
     background = _lighter(colour, 0.15 * (variant % 3))
     width, height = PHOTO_SIZE
     image = Image.new("RGB", PHOTO_SIZE, background)
@@ -607,7 +734,8 @@ def _ensure_listing(spec: DemoListing, owner: Member, categories: dict[str, Cate
                                  data=_listing_data(spec, category))
         for variant in range(spec.photos):
             upload = SimpleUploadedFile(
-                f"photo-{variant + 1}.jpg", draw_listing_photo(spec.title, top, variant),
+                f"photo-{variant + 1}.jpg", draw_listing_photo(spec.title, top, variant,
+                                                                 category.slug),
                 content_type="image/jpeg",
             )
             photo_add(listing=listing, by=owner, upload=upload,

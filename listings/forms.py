@@ -16,6 +16,7 @@ from django.utils.formats import number_format
 from django.utils.translation import gettext_lazy as _
 
 from core import geo
+from listings.categories import SERVICE_GROUPS
 from listings.models import (
     TERMS_BY_KIND,
     WANTED_TERMS_LABELS,
@@ -196,9 +197,15 @@ LOCAL_INPUT = "%Y-%m-%dT%H:%M"
 
 def category_choices(kind: str) -> tuple[list, dict[int, Category]]:
     """The seeded tree as <optgroup>s (one query). Rides pick among ride categories
-    only, other kinds among all the others."""
+    only, other kinds among all the others, their own first: a service's groups (home
+    services, lessons, care, repairs) before the things', an item's after them."""
     categories = list(Category.objects.order_by("position", "name"))
     tops = [c for c in categories if c.parent_id is None]
+    if kind == Kind.SERVICE:
+        # A stable sort: the tree's order within each part, "Other" still last.
+        tops.sort(key=lambda c: (c.slug == "other", c.slug not in SERVICE_GROUPS))
+    elif kind == Kind.ITEM:
+        tops.sort(key=lambda c: (c.slug == "other", c.slug in SERVICE_GROUPS))
     children: dict[int, list[Category]] = {}
     for c in categories:
         if c.parent_id is not None:

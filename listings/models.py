@@ -54,6 +54,13 @@ class Kind(models.TextChoices):
     WANTED = "wanted", _("Wanted")
 
 
+# The picture of a listing without a photo when its category has none of its own. A ride
+# always shows a car, whatever category it is filed under.
+KIND_PICTURES: dict[str, str] = {
+    Kind.ITEM: "📦", Kind.RIDE: "🚗", Kind.SERVICE: "🤝", Kind.WANTED: "🔎",
+}
+
+
 class Terms(models.TextChoices):
     LEND = "lend", _("Lend")
     GIVE = "give", _("Give away")
@@ -242,6 +249,15 @@ class Listing(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("listings:detail", args=[self.pk])
+
+    @property
+    def picture(self) -> str:
+        """The emoji that stands for this listing when it has no photo: a car for a ride,
+        else its category's own picture (a service's is its trade, a wanted post's what
+        is wanted), else its kind's. Reads the category row only (joined by for_cards)."""
+        if self.kind == Kind.RIDE:
+            return KIND_PICTURES[Kind.RIDE]
+        return self.category.icon or KIND_PICTURES.get(self.kind, KIND_PICTURES[Kind.ITEM])
 
     @property
     def is_ride(self) -> bool:

@@ -12,6 +12,8 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from core import once
+from core.ratelimit import limit_posts
 from listings import saved_searches
 from listings.models import SavedSearch
 
@@ -31,18 +33,27 @@ def saved_search_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
+@limit_posts("saved_search")
 def saved_search_create(request: HttpRequest) -> HttpResponse:
     query = request.POST.get("query", "")[:MAX_QUERY_LENGTH]
     results_url = f"{reverse('listings:list')}?{query}" if query else reverse("listings:list")
     try:
-        search, created = saved_searches.saved_search_create(
-            member=request.user, data=QueryDict(query),
-            notify_email=request.POST.get("notify_email") == "on",
+        sent = once.submit_once(
+            member=request.user, token=once.token_from(request), action="saved_search_create",
+            create=lambda: saved_searches.saved_search_create(
+                member=request.user, data=QueryDict(query),
+                notify_email=request.POST.get("notify_email") == "on",
+            ),
+            url_of=lambda _result: reverse("listings:saved"),
         )
     except ValidationError as error:
         for message in error.messages:
             messages.error(request, message)
         return redirect(results_url)
+    if sent.replayed:
+        once.tell_replayed(request)
+        return redirect(sent.url)
+    search, created = sent.result
     if created:
         messages.success(request, _("Search saved: we will tell you when a new listing "
                                     "matches “%(name)s”.") % {"name": search.name})
@@ -54,6 +65,7 @@ def saved_search_create(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
+@limit_posts("saved_search")
 def saved_search_delete(request: HttpRequest, pk: int) -> HttpResponse:
     search = get_object_or_404(SavedSearch, pk=pk, owner=request.user)
     saved_searches.saved_search_delete(search=search, by=request.user)

@@ -12,15 +12,16 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from core import geo
+from core import geo, once
 from core.cache_headers import shared_cache_when_anonymous
-from core.ratelimit import limit_posts
+from core.ratelimit import limit_posts, posts_not_limited
 from listings import services
 from listings.forms import ListingForm, PhotoForm
 from listings.models import Kind, Listing, Status
@@ -67,6 +68,7 @@ def _safe_next(request: HttpRequest, default: str) -> str:
 
 
 @login_required
+@require_safe
 def my_listings(request: HttpRequest) -> HttpResponse:
     listings = list(request.user.listings.for_cards().order_by("-created_at", "-id"))
     groups = []
@@ -81,6 +83,7 @@ def my_listings(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@require_safe
 def listing_create_choose(request: HttpRequest) -> HttpResponse:
     kinds = [
         {"value": kind.value, "label": kind.label, "icon": icon, "text": text}
@@ -99,14 +102,21 @@ def listing_create(request: HttpRequest, kind: str) -> HttpResponse:
     form = ListingForm(data, kind=kind, owner=request.user)
     if data is not None and form.is_valid():
         try:
-            listing = services.listing_create(
-                owner=request.user, kind=kind, data=form.listing_data()
+            sent = once.submit_once(
+                member=request.user, token=once.token_from(request), action="listing_create",
+                create=lambda: services.listing_create(
+                    owner=request.user, kind=kind, data=form.listing_data()
+                ),
+                url_of=lambda listing: reverse("listings:photos", args=[listing.pk]),
             )
         except ValidationError as error:
             form.add_service_errors(error)
         else:
-            messages.success(request, _("Your listing is online. Add a few photos?"))
-            return redirect("listings:photos", listing.pk)
+            if sent.replayed:
+                once.tell_replayed(request)
+            else:
+                messages.success(request, _("Your listing is online. Add a few photos?"))
+            return redirect(sent.url)
     return render(request, "listings/form.html", {
         "form": form, "kind": kind, "kind_label": Kind(kind).label, "listing": None,
     })
@@ -114,6 +124,7 @@ def listing_create(request: HttpRequest, kind: str) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@limit_posts("listing_change")
 def listing_edit(request: HttpRequest, pk: int) -> HttpResponse:
     listing = _get_own_listing(request, pk)
     data = request.POST if request.method == "POST" else None
@@ -133,6 +144,8 @@ def listing_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 # No require_safe: the exchanges views render this page again for a refused POST.
+@posts_not_limited("writes nothing: a POST only renders the page, as the exchanges views "
+                   "do after a refused request")
 @shared_cache_when_anonymous
 def listing_detail(request: HttpRequest, pk: int) -> HttpResponse:
     listing = get_object_or_404(
@@ -140,9 +153,13 @@ def listing_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
     is_owner = request.user.is_authenticated and listing.owner_id == request.user.pk
     # Removed listings stay in the database for moderators but show to nobody; paused
-    # and closed ones only to their owner.
-    if listing.status == Status.REMOVED or (not listing.is_active and not is_owner):
+    # and closed ones only to their owner. Others are told which it is (it was public,
+    # and a bare "not found" reads like a broken link), still with a 404 so that search
+    # engines and caches drop the page.
+    if listing.status == Status.REMOVED:
         raise Http404
+    if not listing.is_active and not is_owner:
+        return render(request, "listings/unavailable.html", {"listing": listing}, status=404)
     distance_km = None
     viewer_point = request.user.approx_point if request.user.is_authenticated else None
     if viewer_point is not None and listing.approx_point is not None and not is_owner:
@@ -162,6 +179,7 @@ def listing_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@limit_posts("photo_upload")
 def listing_photos(request: HttpRequest, pk: int) -> HttpResponse:
     listing = _get_own_listing(request, pk)
     form = PhotoForm()
@@ -169,15 +187,22 @@ def listing_photos(request: HttpRequest, pk: int) -> HttpResponse:
         form = PhotoForm(request.POST, request.FILES)
         if form.is_valid():
             try:
-                services.photo_add(
-                    listing=listing, by=request.user, upload=form.cleaned_data["image"],
-                    alt_text=form.cleaned_data["alt_text"],
+                sent = once.submit_once(
+                    member=request.user, token=once.token_from(request), action="photo_add",
+                    create=lambda: services.photo_add(
+                        listing=listing, by=request.user, upload=form.cleaned_data["image"],
+                        alt_text=form.cleaned_data["alt_text"],
+                    ),
+                    url_of=lambda _photo: reverse("listings:photos", args=[listing.pk]),
                 )
             except ValidationError as error:
                 form.add_service_errors(error)
             else:
-                messages.success(request, _("The photo is added."))
-                return redirect("listings:photos", listing.pk)
+                if sent.replayed:
+                    once.tell_replayed(request)
+                else:
+                    messages.success(request, _("The photo is added."))
+                return redirect(sent.url)
     photos = list(listing.photos.all())
     return render(request, "listings/photos.html", {
         "listing": listing,
@@ -190,6 +215,7 @@ def listing_photos(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
+@limit_posts("listing_change")
 def photo_delete(request: HttpRequest, pk: int, photo_pk: int) -> HttpResponse:
     listing = _get_own_listing(request, pk)
     photo = get_object_or_404(listing.photos, pk=photo_pk)
@@ -200,6 +226,7 @@ def photo_delete(request: HttpRequest, pk: int, photo_pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
+@limit_posts("listing_change")
 def listing_set_status(request: HttpRequest, pk: int) -> HttpResponse:
     listing = _get_own_listing(request, pk)
     status = request.POST.get("status", "")
@@ -214,6 +241,7 @@ def listing_set_status(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@limit_posts("listing_change")
 def listing_delete(request: HttpRequest, pk: int) -> HttpResponse:
     listing = _get_own_listing(request, pk)
     if request.method == "POST":

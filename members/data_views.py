@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from core.ratelimit import limit_posts
 from members import deletion, export, selectors, services
 from members.models import ConsentRecord
 
@@ -37,14 +38,21 @@ class DeleteAccountForm(forms.Form):
         return password
 
 
+def _my_data_page(request: HttpRequest, *, form: DeleteAccountForm | None = None,
+                  blockers: list | None = None, status: int = 200) -> HttpResponse:
+    # One place builds the page, so a refused deletion shows every section again.
+    member = request.user
+    return render(request, "members/my_data.html", {
+        "blockers": deletion.account_delete_blockers(member) if blockers is None else blockers,
+        "form": form or DeleteAccountForm(member=member),
+        "consents": selectors.consent_states(member),
+    }, status=status)
+
+
 @login_required
 @require_GET
 def my_data(request: HttpRequest) -> HttpResponse:
-    return render(request, "members/my_data.html", {
-        "blockers": deletion.account_delete_blockers(request.user),
-        "form": DeleteAccountForm(member=request.user),
-        "consents": selectors.consent_states(request.user),
-    })
+    return _my_data_page(request)
 
 
 CONSENT_CHANGED = {
@@ -62,6 +70,7 @@ CONSENT_CHANGED = {
 
 @login_required
 @require_POST
+@limit_posts("account_settings")
 def consent_update(request: HttpRequest) -> HttpResponse:
     kind = request.POST.get("kind", "")
     granted = request.POST.get("granted") == "yes"
@@ -76,6 +85,7 @@ def consent_update(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
+@limit_posts("data_export")
 def export_start(request: HttpRequest) -> HttpResponse:
     """One click: a fresh link that works for an hour, for this member only."""
     token = export.export_token(request.user)
@@ -97,18 +107,15 @@ def export_download(request: HttpRequest, token: str) -> HttpResponse:
 
 @login_required
 @require_http_methods(["POST"])
+@limit_posts("account_delete")
 def account_delete(request: HttpRequest) -> HttpResponse:
     form = DeleteAccountForm(request.POST, member=request.user)
     if not form.is_valid():
-        return render(request, "members/my_data.html", {
-            "blockers": deletion.account_delete_blockers(request.user), "form": form,
-        }, status=400)
+        return _my_data_page(request, form=form, status=400)
     try:
         deletion.account_delete(member=request.user)
     except deletion.AccountNotDeletable as refused:
-        return render(request, "members/my_data.html", {
-            "blockers": refused.blockers, "form": form,
-        }, status=409)
+        return _my_data_page(request, form=form, blockers=refused.blockers, status=409)
     logout(request)
     messages.success(request, _("Your account is deleted and your personal data erased. Goodbye!"))
     return redirect(reverse("home"))

@@ -10,6 +10,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from core.ratelimit import limit_posts
 from members import devices
 
 
@@ -23,6 +24,7 @@ def device_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
+@limit_posts("account_settings")
 def device_sign_out(request: HttpRequest, pk: int) -> HttpResponse:
     current_key = request.session.session_key
     ended_key = devices.device_sign_out(member=request.user, device_pk=pk)
@@ -38,6 +40,7 @@ def device_sign_out(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
+@limit_posts("account_settings")
 def devices_sign_out_others(request: HttpRequest) -> HttpResponse:
     count = devices.devices_sign_out_all(
         member=request.user, except_session_key=request.session.session_key

@@ -17,6 +17,7 @@ import json
 import zipfile
 from collections.abc import Iterable, Iterator
 from datetime import timedelta
+from pathlib import PurePosixPath
 from typing import Any
 
 from django.core import signing
@@ -41,6 +42,7 @@ time-bank amounts in minutes (90 = 1 h 30).
 
 profile.json          your profile: name, email, about you, languages, town, location if
                       you shared it, account dates and standing
+photo.webp            your profile photo, if you added one
 consents.json         every consent you gave or withdrew, with its time
 listings.json         your listings, with their photos (in photos/<listing id>/)
 exchanges.json        your exchanges (loans, swaps, sales, rides, services) with every event
@@ -101,11 +103,20 @@ def _profile(member: Member) -> dict[str, Any]:
             if member.approx_lat is not None else None
         ),
         "has_photo": bool(member.avatar),
+        "photo_file": _avatar_name(member),
         "joined_at": member.date_joined,
+        "terms_accepted_at": member.terms_accepted_at,
         "last_login": member.last_login,
         "suspended_until": getattr(member, "suspended_until", None),
         "banned_at": getattr(member, "banned_at", None),
     }
+
+
+def _avatar_name(member: Member) -> str | None:
+    if not member.avatar:
+        return None
+    extension = PurePosixPath(member.avatar.name).suffix.lower() or ".webp"
+    return f"photo{extension}"
 
 
 def _consents(member: Member) -> list[dict]:
@@ -316,6 +327,8 @@ def export_stream(member: Member) -> Iterator[bytes]:
             made_at=made_at, name=member.public_name, email=member.email))
         yield pipe.take()
         listings, photos = _listings(member)
+        if member.avatar:
+            photos.insert(0, (_avatar_name(member), member.avatar))
         for name, content in export_files(member, listings):
             archive.writestr(name, content)
             yield pipe.take()

@@ -6,7 +6,9 @@ from __future__ import annotations
 import math
 
 from django import forms
-from django.urls import reverse_lazy
+from django.urls import reverse, reverse_lazy
+from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from members.models import Member
@@ -21,6 +23,22 @@ class SignupExtraForm(forms.Form):
         widget=forms.TextInput(attrs={"autocomplete": "nickname"}),
     )
 
+    accept_terms = forms.BooleanField(
+        required=True,
+        error_messages={"required": _(
+            "To join, accept the terms of use and the privacy notice (tick the box)."
+        )},
+    )
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # Links in the label: the texts are one tap away from the box that accepts them.
+        self.fields["accept_terms"].label = format_html(
+            _('I accept the <a href="{terms}">terms of use</a> and have read the '
+              '<a href="{privacy}">privacy notice</a>.'),
+            terms=reverse("terms"), privacy=reverse("privacy"),
+        )
+
     def clean_display_name(self) -> str:
         name = " ".join(self.cleaned_data["display_name"].split())
         if not name:
@@ -29,7 +47,8 @@ class SignupExtraForm(forms.Form):
 
     def signup(self, request, user: Member) -> None:
         user.display_name = self.cleaned_data["display_name"]
-        user.save(update_fields=["display_name"])
+        user.terms_accepted_at = timezone.now()
+        user.save(update_fields=["display_name", "terms_accepted_at"])
 
 
 class ProfileForm(forms.ModelForm):

@@ -67,6 +67,9 @@ class Member(AbstractUser):
     # Set when the member deleted their account: personal data is gone, and what others
     # still need (exchanges, reviews, ledger transfers) shows "Former member".
     erased_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # When the member accepted the terms of use and read the privacy notice, at sign-up
+    # (empty for accounts made before sign-up asked, and for ones made by commands).
+    terms_accepted_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     # Standing, set only by moderation services (members/standing.py enforces it): a
     # suspension ends by itself when `suspended_until` passes, a ban does not. The reason

@@ -13,9 +13,12 @@ services, which set the fields on Member. Everything else reads them through her
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
+from urllib.parse import urlsplit
 
 from allauth.account.adapter import DefaultAccountAdapter
+from django.conf import settings
 from django.contrib.auth import SESSION_KEY
 from django.contrib.sessions.models import Session
 from django.core.exceptions import PermissionDenied
@@ -24,6 +27,7 @@ from django.shortcuts import render
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
+from members.login_limits import LoginLimitsMixin
 from members.models import Member
 
 # Left in a signed-out session by standing_sessions_end: the member's id, so the next
@@ -83,9 +87,17 @@ def standing_sessions_end(member: Member) -> int:
     return ended
 
 
-class StandingAccountAdapter(DefaultAccountAdapter):
+class StandingAccountAdapter(LoginLimitsMixin, DefaultAccountAdapter):
     """allauth's adapter, refusing the login of a suspended or banned member with the
-    reason and the end of the suspension, before any session is made."""
+    reason and the end of the suspension, before any session is made; failed logins
+    are limited per address and account (members.login_limits); its emails are signed
+    by the site (SITE_NAME, SITE_URL's host), not by the request's host, which allauth
+    would print ("Hello from 127.0.0.1:8201!")."""
+
+    def send_mail(self, template_prefix: str, email: str, context: dict) -> None:
+        site = SimpleNamespace(name=settings.SITE_NAME,
+                               domain=urlsplit(settings.SITE_URL).netloc or settings.SITE_NAME)
+        super().send_mail(template_prefix, email, {**context, "current_site": site})
 
     def pre_login(self, request: HttpRequest, user: Any, **kwargs: Any) -> HttpResponse | None:
         if user.is_active and not user.may_act:

@@ -13,9 +13,15 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.cache import patch_cache_control
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import (
+    require_GET,
+    require_http_methods,
+    require_POST,
+    require_safe,
+)
 
 from core import geo
+from core.ratelimit import limit_posts
 from members import selectors, services
 from members.forms import LocationForm, ProfileForm
 from members.models import Member
@@ -24,6 +30,7 @@ TOWN_QUERY_MAX_LENGTH = 60
 TOWN_SUGGESTIONS_LIMIT = 8
 
 
+@require_safe
 def profile(request: HttpRequest, pk: int) -> HttpResponse:
     """An active member's profile: to everyone if they consented, otherwise to signed-in
     members only. It never shows an exact place."""
@@ -42,6 +49,7 @@ def profile(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@limit_posts("profile_edit")
 def profile_edit(request: HttpRequest) -> HttpResponse:
     member = request.user
     if request.method == "POST":
@@ -75,6 +83,7 @@ def profile_edit(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@limit_posts("account_settings")
 def location(request: HttpRequest) -> HttpResponse:
     member = request.user
     if request.method == "POST":
@@ -105,6 +114,7 @@ def location(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
+@limit_posts("account_settings")
 def location_withdraw(request: HttpRequest) -> HttpResponse:
     services.member_withdraw_location(member=request.user)
     messages.success(request, _("Your location is erased and your consent withdrawn."))

@@ -18,7 +18,9 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from core import once
 from core.fragments import render_page_or_fragment
+from core.ratelimit import limit_posts, posts_not_limited
 from exchanges import selectors as exchange_selectors
 from listings.models import Kind, Listing, Status
 from messaging import conversations, selectors
@@ -39,18 +41,21 @@ def _get_participation(request: HttpRequest, pk: int) -> Participant:
 
 
 def describe(conversation: Conversation, member) -> dict:
-    """Title and context of a conversation as `member` sees it."""
+    """Title and context of a conversation as `member` sees it. A conversation with one
+    other member is named after them first (two conversations about one listing are
+    told apart by who they are with); `about` is what it is about."""
     other = conversations.other_member(conversation, member)
     listing = conversation.listing
     if conversation.kind == ConversationKind.RIDE and listing is not None:
-        title = _("Ride group: %(from)s → %(to)s") % {
+        about = _("Ride group: %(from)s → %(to)s") % {
             "from": listing.origin_name, "to": listing.destination_name,
         }
     elif listing is not None:
-        title = listing.title
+        about = listing.title
     else:
-        title = _("A listing that no longer exists")
-    return {"title": title, "other": other, "listing": listing}
+        about = _("A listing that no longer exists")
+    title = f"{other.public_name} · {about}" if other is not None else about
+    return {"title": title, "about": about, "other": other, "listing": listing}
 
 
 @login_required
@@ -133,6 +138,8 @@ def conversation_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
+@posts_not_limited("conversations.message_post counts every message, sent from this page "
+                   "or the socket alike (RATE_LIMIT per RATE_WINDOW), and refuses the rest")
 def message_send(request: HttpRequest, pk: int) -> HttpResponse:
     participant = _get_participation(request, pk)
     form = MessageForm(request.POST)
@@ -151,6 +158,7 @@ def message_send(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
+@limit_posts("block")
 def member_block(request: HttpRequest, pk: int) -> HttpResponse:
     participant = _get_participation(request, pk)
     other = conversations.other_member(participant.conversation, request.user)
@@ -165,6 +173,7 @@ def member_block(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
+@limit_posts("block")
 def member_unblock(request: HttpRequest, pk: int) -> HttpResponse:
     participant = _get_participation(request, pk)
     other = conversations.other_member(participant.conversation, request.user)
@@ -184,6 +193,7 @@ def _visible_listing(request: HttpRequest, pk: int) -> Listing:
 
 @login_required
 @require_POST
+@limit_posts("conversation_start")
 def listing_contact(request: HttpRequest, listing_pk: int) -> HttpResponse:
     listing = _visible_listing(request, listing_pk)
     if listing.kind == Kind.WANTED:
@@ -198,6 +208,7 @@ def listing_contact(request: HttpRequest, listing_pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
+@limit_posts("conversation_start")
 def exchange_contact(request: HttpRequest, exchange_pk: int) -> HttpResponse:
     exchange = exchange_selectors.exchange_for_party(request.user, exchange_pk)
     if exchange is None:
@@ -208,6 +219,7 @@ def exchange_contact(request: HttpRequest, exchange_pk: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@limit_posts("conversation_start")
 def wanted_answer(request: HttpRequest, listing_pk: int) -> HttpResponse:
     wanted = _visible_listing(request, listing_pk)
     if wanted.kind != Kind.WANTED:
@@ -241,6 +253,7 @@ def wanted_answer(request: HttpRequest, listing_pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
+@limit_posts("exchange_request")
 def attached_request(request: HttpRequest, pk: int, message_pk: int) -> HttpResponse:
     participant = _get_participation(request, pk)
     message = get_object_or_404(
@@ -250,10 +263,19 @@ def attached_request(request: HttpRequest, pk: int, message_pk: int) -> HttpResp
     from exchanges.services import ExchangeError
 
     try:
-        result = conversations.request_attached_listing(message=message, by=request.user)
+        sent = once.submit_once(
+            member=request.user, token=once.token_from(request), action="attached_request",
+            create=lambda: conversations.request_attached_listing(message=message, by=request.user),
+            url_of=lambda result: (result.exchange.get_absolute_url() if result.exchange
+                                   else result.listing.get_absolute_url() + "#ask"),
+        )
     except (ChatError, ExchangeError) as error:
         messages.error(request, " ".join(error.messages))
         return redirect("conversations:detail", pk)
+    if sent.replayed:
+        once.tell_replayed(request)
+        return redirect(sent.url)
+    result = sent.result
     if result.exchange is not None:
         messages.success(request, _("Your request is sent. You will hear back here."))
         return redirect(result.exchange)

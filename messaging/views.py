@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from core.fragments import render_page_or_fragment
+from core.ratelimit import limit_posts
 from messaging import services
 from messaging.models import Notification
 
@@ -40,6 +41,7 @@ def notification_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
+@limit_posts("notification_read")
 def notification_open(request: HttpRequest, pk: int) -> HttpResponse:
     notification = _get_own_notification(request, pk)
     services.notification_mark_read(notification=notification)
@@ -54,6 +56,7 @@ def notification_open(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
+@limit_posts("notification_read")
 def notifications_read_all(request: HttpRequest) -> HttpResponse:
     count = services.notifications_mark_all_read(member=request.user)
     if count:

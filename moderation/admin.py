@@ -12,7 +12,7 @@ from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import NoReverseMatch, path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
@@ -20,6 +20,9 @@ from django.utils.translation import gettext_lazy, ngettext
 from moderation import dashboard, services, targets
 from moderation.forms import CaptureForm, ReasonForm, SuspendForm
 from moderation.models import ModerationAction, Report, ReportStatus, Warning
+
+# Messages shown on each side of a reported one: enough to see who started what.
+MESSAGE_CONTEXT = 10
 
 
 def _error_text(error: Exception) -> str:
@@ -182,7 +185,11 @@ class ReportAdmin(admin.ModelAdmin):
         except ContentType.DoesNotExist as error:
             raise Http404 from error
         model = content_type.model_class()
-        target = model._default_manager.filter(pk=object_id).first() if model else None
+        # Only what moderators moderate: any other content type is not found, so the page
+        # cannot be used to read a member's sessions, addresses or authenticators.
+        if not targets.moderation_page_allows(model):
+            raise Http404
+        target = model._default_manager.filter(pk=object_id).first()
         if target is None:
             raise Http404
         return content_type, target
@@ -202,12 +209,27 @@ class ReportAdmin(admin.ModelAdmin):
             forms["ban"] = ReasonForm(data, prefix="ban")
             if target.is_banned or target.is_suspended:
                 forms["reinstate"] = ReasonForm(data, prefix="reinstate")
+        elif self._author(target) is not None:
+            # Whoever wrote a listing, review or message can be warned or suspended from
+            # it, where the moderator just read what they wrote; banning and lifting stay
+            # on the member's own page, with their whole record.
+            forms["warn_author"] = ReasonForm(data, prefix="warn")
+            forms["suspend_author"] = SuspendForm(data, prefix="suspend")
         if label == "exchanges.Exchange":
             forms["settle_complete"] = ReasonForm(data, prefix="complete")
             forms["settle_cancel"] = ReasonForm(data, prefix="cancel")
             forms["capture"] = CaptureForm(data, prefix="capture")
             forms["reverse"] = ReasonForm(data, prefix="reverse")
         return forms
+
+    @staticmethod
+    def _author(target):
+        """The member whose listing, review or message this is (None for a member, an
+        exchange, or a message whose sender deleted their account)."""
+        kind = targets.kind_of(target)
+        if kind is None or kind.key == "member":
+            return None
+        return kind.owner_of(target)
 
     def _run(self, request, name: str, target, form):
         data, by = form.cleaned_data, request.user
@@ -221,6 +243,10 @@ class ReportAdmin(admin.ModelAdmin):
             "warn": lambda: services.member_warn(member=target, by=by, reason=data["reason"]),
             "suspend": lambda: services.member_suspend(member=target, by=by, days=data["days"],
                                                        reason=data["reason"]),
+            "warn_author": lambda: services.member_warn(
+                member=self._author(target), by=by, reason=data["reason"]),
+            "suspend_author": lambda: services.member_suspend(
+                member=self._author(target), by=by, days=data["days"], reason=data["reason"]),
             "ban": lambda: services.member_ban(member=target, by=by, reason=data["reason"]),
             "reinstate": lambda: services.member_reinstate(member=target, by=by,
                                                            reason=data["reason"]),
@@ -246,6 +272,45 @@ class ReportAdmin(admin.ModelAdmin):
         if transfer is None:
             raise services.ModerationError(_("Choose a transfer of this exchange."))
         return transfer
+
+    def _admin_change_url(self, request: HttpRequest, target) -> str:
+        # Messages and conversations have no admin page: link only to one that exists
+        # and that this moderator may open.
+        model_admin = self.admin_site._registry.get(type(target))
+        if model_admin is None or not model_admin.has_view_permission(request, target):
+            return ""
+        opts = target._meta
+        try:
+            return reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[target.pk])
+        except NoReverseMatch:
+            return ""
+
+    def _message_context(self, message) -> dict:
+        """What a moderator needs to judge a message: its conversation (what it is
+        about, who is in it) and the messages just before and after, hidden ones too."""
+        conversation = message.conversation
+        around = conversation.messages.select_related("sender")
+        before = list(around.filter(pk__lt=message.pk).order_by("-pk")[:MESSAGE_CONTEXT])
+        after = list(around.filter(pk__gt=message.pk).order_by("pk")[:MESSAGE_CONTEXT])
+        listing = conversation.listing
+        exchange = conversation.exchange
+        return {
+            "conversation": conversation,
+            "participants": [
+                {"participant": p, "moderate_url": moderate_url(p.member)}
+                for p in conversation.participants.select_related("member").order_by("joined_at", "pk")
+            ],
+            "thread": [*reversed(before), message, *after],
+            "more_before": around.filter(pk__lt=before[-1].pk).exists() if before else False,
+            "more_after": around.filter(pk__gt=after[-1].pk).exists() if after else False,
+            "listing": listing,
+            "listing_moderate_url": moderate_url(listing) if listing is not None else "",
+            "exchange": exchange,
+            "exchange_moderate_url": moderate_url(exchange) if exchange is not None else "",
+            "attached_listing": message.attached_listing,
+            "attached_moderate_url": (moderate_url(message.attached_listing)
+                                      if message.attached_listing is not None else ""),
+        }
 
     def moderate_view(self, request: HttpRequest, content_type_id: int, object_id: int) -> HttpResponse:
         if not services.is_moderator(request.user):
@@ -279,6 +344,9 @@ class ReportAdmin(admin.ModelAdmin):
         kind = targets.kind_of(target)
         owner = kind.owner_of(target) if kind is not None else None
         return TemplateResponse(request, "moderation/admin_moderate.html", {
+            "kind": kind,
+            "admin_url": self._admin_change_url(request, target),
+            "message": self._message_context(target) if kind and kind.key == "message" else None,
             **self.admin_site.each_context(request),
             "title": _("Moderate: %(target)s") % {"target": targets.target_label(target)},
             "opts": self.model._meta,

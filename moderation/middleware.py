@@ -62,6 +62,12 @@ class StaffTwoFactorMiddleware:
 
         user = request.user
         if request.path.startswith(ADMIN_PREFIX + "login/"):
+            # Said before the password, not after: a moderator without an authenticator
+            # app would otherwise sign in only to be sent to set one up.
+            messages.info(request, _(
+                "The admin is for moderators. It opens after signing in with a code from "
+                "an authenticator app (set one up under Account, Two-factor authentication)."
+            ))
             target = request.GET.get("next", ADMIN_PREFIX)
             return redirect(f"{reverse('account_login')}?{urlencode({'next': target})}")
         if not (user.is_authenticated and user.is_staff):

@@ -57,3 +57,27 @@ def on_post_migrate(sender, **kwargs) -> None:
     from django.apps import apps
 
     sync_moderators_group(apps)
+
+
+def moderator_grant(member) -> None:
+    """Make `member` a moderator: staff (the admin opens to them, once they sign in with
+    an authenticator app) and in the Moderators group, whose permissions are exactly
+    PERMISSIONS. Never a superuser. Idempotent."""
+    from django.apps import apps
+    from django.contrib.auth.models import Group
+
+    sync_moderators_group(apps)
+    member.is_staff = True
+    member.save(update_fields=["is_staff"])
+    member.groups.add(Group.objects.get(name=GROUP_NAME))
+
+
+def moderator_revoke(member) -> None:
+    """Take the moderator's role back: out of the group and no longer staff (unless a
+    superuser, who stays staff). Idempotent."""
+    from django.contrib.auth.models import Group
+
+    member.groups.remove(*Group.objects.filter(name=GROUP_NAME))
+    if not member.is_superuser:
+        member.is_staff = False
+        member.save(update_fields=["is_staff"])

@@ -135,6 +135,22 @@ KINDS: dict[str, TargetKind] = {kind.key: kind for kind in [
 ]}
 
 
+# Besides the reportable kinds, the moderation page opens disputed exchanges (settling
+# them is a moderator's job) and nothing else: sessions, email addresses or
+# authenticators are none of a moderator's business.
+MODERATED_WITHOUT_REPORTS = frozenset({"exchanges.Exchange"})
+
+
+def moderation_page_allows(model: type[models.Model] | None) -> bool:
+    """Whether the admin's moderation page may open objects of this model."""
+    if model is None:
+        return False
+    label = model._meta.label
+    return label in MODERATED_WITHOUT_REPORTS or any(
+        kind.model_label == label for kind in KINDS.values()
+    )
+
+
 def kind_of(obj: models.Model) -> TargetKind | None:
     for kind in KINDS.values():
         model = kind.model

@@ -6,9 +6,12 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from core import once
+from core.ratelimit import limit_posts
 from moderation import services, targets
 from moderation.forms import ReportForm
 from moderation.models import Warning
@@ -28,14 +31,19 @@ def _get_reportable(request: HttpRequest, kind_key: str, pk: int):
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@limit_posts("report")
 def report_create(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
     target_kind, target = _get_reportable(request, kind, pk)
     form = ReportForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            services.report_create(
-                reporter=request.user, target=target,
-                reason=form.cleaned_data["reason"], note=form.cleaned_data["note"],
+            sent = once.submit_once(
+                member=request.user, token=once.token_from(request), action="report_create",
+                create=lambda: services.report_create(
+                    reporter=request.user, target=target,
+                    reason=form.cleaned_data["reason"], note=form.cleaned_data["note"],
+                ),
+                url_of=lambda _report: services._public_url(target) or reverse("home"),
             )
         except services.ModerationError as error:
             if hasattr(error, "error_dict"):
@@ -44,8 +52,11 @@ def report_create(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
             else:
                 form.add_error(None, error.messages)
         else:
-            messages.success(request, _("Thank you. The moderators will look at your report."))
-            return redirect(services._public_url(target) or "home")
+            if sent.replayed:
+                once.tell_replayed(request)
+            else:
+                messages.success(request, _("Thank you. The moderators will look at your report."))
+            return redirect(sent.url)
     return render(request, "moderation/report.html", {
         "form": form,
         "target": target,
@@ -63,6 +74,7 @@ def warning(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
+@limit_posts("account_settings")
 def warning_acknowledge(request: HttpRequest, pk: int) -> HttpResponse:
     item = Warning.objects.filter(pk=pk, member=request.user).first()
     if item is None:

@@ -32,10 +32,11 @@ class ReviewForm(forms.Form):
         },
     )
     text = forms.CharField(
-        label=_("Your review"), max_length=MAX_TEXT, error_messages=TEXT_ERRORS,
-        widget=forms.Textarea(attrs={"rows": 5}),
-        help_text=_("Up to 2,000 characters. Only you can read it until the other member "
-                    "reviews you too, or the 14 days are over."),
+        label=_("Your review (optional)"), max_length=MAX_TEXT, required=False,
+        error_messages=TEXT_ERRORS, widget=forms.Textarea(attrs={"rows": 5}),
+        help_text=_("Stars alone are fine; a few words help others. Up to 2,000 characters. "
+                    "Only you can read it until the other member reviews you too, or the "
+                    "14 days are over."),
     )
 
 

@@ -115,7 +115,7 @@ class Review(models.Model):
     # The subject's role in the exchange: their reputation is also counted per role.
     role = models.CharField(_("role"), max_length=16, choices=ReviewRole.choices)
     rating = models.PositiveSmallIntegerField(_("rating"))
-    text = models.TextField(_("review"), max_length=MAX_TEXT)
+    text = models.TextField(_("review"), blank=True, max_length=MAX_TEXT)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
     published_at = models.DateTimeField(null=True, blank=True)
@@ -141,7 +141,6 @@ class Review(models.Model):
             models.CheckConstraint(condition=Q(rating__gte=MIN_RATING, rating__lte=MAX_RATING),
                                    name="review_rating_1_to_5"),
             models.CheckConstraint(condition=Q(role__in=ReviewRole.values), name="review_role_known"),
-            models.CheckConstraint(condition=~Q(text=""), name="review_text_not_empty"),
             models.CheckConstraint(condition=LessThanOrEqual(Length("text"), MAX_TEXT),
                                    name="review_text_at_most_2000"),
             models.CheckConstraint(condition=LessThanOrEqual(Length("reply"), MAX_TEXT),

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import math
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -62,9 +63,11 @@ def _clean_rating(rating: Any) -> int:
     return value
 
 
-def _clean_text(text: Any, field: str = "text") -> str:
-    text = text.strip() if isinstance(text, str) else ""
-    if not text:
+def _clean_text(text: Any, field: str = "text", *, required: bool = True) -> str:
+    if text is not None and not isinstance(text, str):
+        raise ReviewError({field: [_("Write it as text.")]})
+    text = (text or "").strip()
+    if not text and required:
         raise ReviewError({field: [_("Write a few words: the text cannot be empty.")]})
     if len(text) > MAX_TEXT:
         raise ReviewError({field: [
@@ -77,7 +80,9 @@ def _clean_review(rating: Any, text: Any) -> tuple[int, str]:
     """Both fields checked, both errors reported at once."""
     errors: dict[str, list[str]] = {}
     values: dict[str, Any] = {}
-    for name, clean, value in (("rating", _clean_rating, rating), ("text", _clean_text, text)):
+    # Stars alone are a review: many members have nothing to add to "it went well".
+    review_text = partial(_clean_text, required=False)
+    for name, clean, value in (("rating", _clean_rating, rating), ("text", review_text, text)):
         try:
             values[name] = clean(value)
         except ReviewError as error:
@@ -177,8 +182,8 @@ def review_submit(*, exchange: Exchange, author: Member, rating: Any, text: Any)
     """`author` reviews the other party of `exchange`. Guarantees: the author is a party,
     the exchange is completed, its 14 days are not over, the author has not reviewed it
     yet (also under a race: the exchange row is locked, and the database keeps one
-    review per author and exchange), the rating is 1 to 5 and the text 1 to 2,000
-    characters; otherwise ReviewError and nothing is saved. The review stays its
+    review per author and exchange), the rating is 1 to 5 and the text, which may be
+    empty, at most 2,000 characters; otherwise ReviewError and nothing is saved. The review stays its
     author's alone until the other party's is in: the second one publishes both, in
     this transaction. After commit the author's invitation and reminder to review are
     settled."""

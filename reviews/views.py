@@ -17,6 +17,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_safe
 
+from core import once
+from core.ratelimit import limit_posts
 from exchanges import selectors as exchange_selectors
 from exchanges.models import Exchange
 from members import selectors as member_selectors
@@ -61,26 +63,34 @@ def _back_to(exchange: Exchange) -> str:
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@limit_posts("review")
 def review_create(request: HttpRequest, pk: int) -> HttpResponse:
     exchange = _get_exchange_for_party(request, pk)
     form = ReviewForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            review = services.review_submit(
-                exchange=exchange, author=request.user,
-                rating=form.cleaned_data["rating"], text=form.cleaned_data["text"],
+            sent = once.submit_once(
+                member=request.user, token=once.token_from(request), action="review_submit",
+                create=lambda: services.review_submit(
+                    exchange=exchange, author=request.user,
+                    rating=form.cleaned_data["rating"], text=form.cleaned_data["text"],
+                ),
+                url_of=lambda _review: _back_to(exchange),
             )
         except ReviewError as error:
             _show_errors(form, error)
         else:
-            if review.is_published:
+            review = sent.result
+            if sent.replayed:
+                once.tell_replayed(request)
+            elif review.is_published:
                 messages.success(request, _("Thank you. Both reviews are now published."))
             else:
                 messages.success(request, _(
                     "Thank you. Your review stays hidden until the other member reviews "
                     "you too, or the 14 days are over."
                 ))
-            return redirect(_back_to(exchange))
+            return redirect(sent.url)
     panel = selectors.exchange_panel(exchange, request.user)
     return render(request, "reviews/review_form.html", {
         "exchange": exchange, "panel": panel, "form": form,
@@ -90,6 +100,7 @@ def review_create(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@limit_posts("review")
 def review_edit(request: HttpRequest, pk: int) -> HttpResponse:
     review = get_object_or_404(Review.objects.select_related("exchange__listing", "subject"),
                                pk=pk, author=request.user)
@@ -119,6 +130,7 @@ def review_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@limit_posts("review")
 def review_reply(request: HttpRequest, pk: int) -> HttpResponse:
     review = get_object_or_404(
         Review.objects.public().select_related("exchange__listing", "author"),

@@ -18,6 +18,21 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
 @pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings, tmp_path_factory):
+    """On SQLite the test database is a file, as `make run`'s is, not Django's shared
+    in-memory database: there, two connections that write at once fail at once
+    ("database table is locked": shared-cache table locks ignore the busy timeout),
+    which the browser tests' servers and socket threads hit now and then, where a file
+    makes the second writer wait like in production."""
+    from django.conf import settings
+
+    for db_settings in settings.DATABASES.values():
+        if db_settings["ENGINE"] == "django.db.backends.sqlite3":
+            test = db_settings.setdefault("TEST", {})
+            test.setdefault("NAME", str(tmp_path_factory.mktemp("sqlite") / "test.sqlite3"))
+
+
+@pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):
     """pytest-django's, ending the test database's other connections before it drops
     the database: those of the socket database threads, of the browser tests' server

@@ -52,3 +52,15 @@ def query_replace(context, **changes) -> str:
             params[key] = value
     encoded = params.urlencode()
     return f"?{encoded}" if encoded else "?"
+
+
+@register.simple_tag
+def once_token() -> str:
+    """The hidden one-time token of a creation form (core/once.py). Fresh on every
+    render: a page showing several forms, or shown again after an error, never gives two
+    sends the same token."""
+    from django.utils.html import format_html
+
+    from core import once
+
+    return format_html('<input type="hidden" name="{}" value="{}">', once.FIELD, once.new_token())

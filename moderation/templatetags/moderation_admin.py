@@ -6,7 +6,7 @@ from django import template
 from django.contrib.contenttypes.models import ContentType
 
 from moderation.models import ModerationAction
-from moderation.targets import kind_of
+from moderation.targets import moderation_page_allows
 
 register = template.Library()
 
@@ -17,7 +17,7 @@ def moderation_panel(context, obj) -> dict:
         return {"show": False}
     content_type = ContentType.objects.get_for_model(obj, for_concrete_model=False)
     history = ModerationAction.objects.filter(content_type=content_type, object_id=obj.pk)
-    moderatable = kind_of(obj) is not None or obj._meta.label == "exchanges.Exchange"
+    moderatable = moderation_page_allows(type(obj))
     return {
         "show": True,
         "history": history.select_related("moderator")[:50],

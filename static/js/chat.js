@@ -93,6 +93,29 @@
     if (last && last.scrollIntoView) last.scrollIntoView({ block: "end" });
   }
 
+  // Web addresses in a message become links, as the template's urlize does. Only
+  // http(s) and www. addresses match, so no other scheme (javascript:) can be made a
+  // link; the text itself still goes in with textContent, never as HTML.
+  var LINK = /\b(?:https?:\/\/|www\.)[^\s<>"']+/gi;
+  var TRAILING = /[.,;:!?)\]'"]+$/;
+
+  function fillBody(element, text) {
+    var start = 0;
+    text.replace(LINK, function (found, at) {
+      var url = found.replace(TRAILING, "");
+      if (!url) return found;
+      element.appendChild(document.createTextNode(text.slice(start, at)));
+      var link = document.createElement("a");
+      link.href = /^www\./i.test(url) ? "http://" + url : url;
+      link.rel = "nofollow";
+      link.textContent = url;
+      element.appendChild(link);
+      start = at + url.length;
+      return found;
+    });
+    element.appendChild(document.createTextNode(text.slice(start)));
+  }
+
   // One message as the page draws it (same structure as the template).
   function buildItem(message, own) {
     var li = document.createElement("li");
@@ -110,7 +133,7 @@
     meta.appendChild(time);
     var body = document.createElement("p");
     body.className = "chat-body";
-    body.textContent = message.body;
+    fillBody(body, message.body || "");
     li.appendChild(meta);
     li.appendChild(body);
     return li;

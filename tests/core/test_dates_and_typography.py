@@ -55,7 +55,7 @@ def test_the_time_page_period_reads_as_days_and_a_gift_is_worded_in_french(clien
     page = _get(client, reverse("ledger:account"), "fr")
     assert "Ville de départ" not in page and "Ville d’arrivée" not in page and "Ville d'arrivée" not in page
     assert '<label for="id_date_from">Du <' in page
-    assert '<label for="id_date_to">Jusqu’au <' in page
+    assert '<label for="id_date_to">Au <' in page
     assert ">don<" in page
     assert ">gift<" not in page
     assert ">gift<" in _get(client, reverse("ledger:account"), "en")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -57,8 +58,11 @@ class Sampler:
 
 
 def _burst(url: str) -> list[int]:
+    """REQUESTS GETs, CONCURRENCY at a time, each with a query of its own: through
+    nginx, a repeated anonymous URL would come from its cache, not from the workers."""
     with ThreadPoolExecutor(CONCURRENCY) as pool:
-        return [status for status, _h, _b in pool.map(lambda _n: get(url), range(REQUESTS))]
+        return [status for status, _h, _b in
+                pool.map(lambda n: get(f"{url}&n={n}-{uuid.uuid4().hex}"), range(REQUESTS))]
 
 
 def _idle_after(dsn: str, database: str, name: str) -> tuple[int, int]:

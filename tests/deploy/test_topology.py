@@ -67,7 +67,8 @@ def test_pages_and_static_files_through_nginx(topology):
     ListingFactory(title="Perceuse à percussion")
     status, _headers, body = get(base)
     assert status == 200
-    status, _headers, body = get(base + "listings/?q=perceuse")
+    # A query no other test asked: nginx keeps anonymous pages for 30 s.
+    status, _headers, body = get(base + f"listings/?q=perceuse&nonce={uuid.uuid4().hex}")
     assert status == 200
     assert "Perceuse à percussion" in body.decode()
     # The page links the hashed name collectstatic wrote; nginx serves it for a year.
@@ -92,6 +93,33 @@ def test_alice_logs_in_through_nginx(topology):
     assert 'action="/accounts/logout/"' in body.decode()
     status, headers, _body = get(topology["url"] + "messages/")
     assert status == 302  # the same page without the session: signed out
+
+
+def test_anonymous_pages_are_served_from_nginx_cache_and_members_pages_never(topology):
+    base = topology["url"]
+    ListingFactory(title="Tondeuse thermique")
+    url = base + f"listings/?q=tondeuse&nonce={uuid.uuid4().hex}"  # unseen by other tests
+    first, second = get(url), get(url)
+    assert (first[0], second[0]) == (200, 200)
+    assert [first[1]["X-Cache-Status"], second[1]["X-Cache-Status"]] == ["MISS", "HIT"]
+    assert first[2] == second[2] and "Tondeuse thermique" in second[2].decode()
+
+    # A member's request never reads the cache, and their page is never stored.
+    alice = _member(email="alice-cache@example.com", display_name="Alice")
+    cookie = {"Cookie": f"{settings.SESSION_COOKIE_NAME}={_log_in(base, alice.email)}"}
+    status, headers, body = get(url, headers=cookie)
+    assert status == 200 and headers["X-Cache-Status"] == "BYPASS"
+    assert 'action="/accounts/logout/"' in body.decode()
+    status, headers, body = get(url)
+    assert headers["X-Cache-Status"] == "HIT" and 'action="/accounts/logout/"' not in body.decode()
+    members_only = base + f"messages/?nonce={uuid.uuid4().hex}"
+    for _ in range(2):
+        assert get(members_only, headers=cookie)[1]["X-Cache-Status"] == "BYPASS"
+    assert get(members_only)[0] == 302  # the anonymous visitor is asked to log in
+
+    # A page that sets a cookie (the log-in form's CSRF token) is never stored.
+    login = base + f"accounts/login/?nonce={uuid.uuid4().hex}"
+    assert [get(login)[1]["X-Cache-Status"] for _ in range(2)] == ["MISS", "MISS"]
 
 
 def _socket_connects(run_dir: Path, index: int, path: str) -> int:

@@ -85,6 +85,15 @@ def test_alice_and_bob_chat_live_and_carol_cannot_look(browser, asgi_server, out
         bob_page.keyboard.press("Enter")
         expect(alice_page.locator(".chat-msg", has_text="Perfect, see you then")).to_be_visible()
         assert "Perfect" not in alice_page.get_by_label("Your message").input_value()
+
+        # A web address arriving live is a link, as in the history; other text is not.
+        bob_page.get_by_label("Your message").fill("Map: https://example.org/map?at=10. <i>x</i>")
+        bob_page.keyboard.press("Enter")
+        live = alice_page.locator(".chat-msg", has_text="Map:").locator(".chat-body")
+        expect(live.get_by_role("link", name="https://example.org/map?at=10")).to_have_attribute(
+            "href", "https://example.org/map?at=10")
+        expect(live).to_have_text("Map: https://example.org/map?at=10. <i>x</i>")
+        expect(live.locator("i")).to_have_count(0)
         shot(alice_page, "chat-alice")
         shot(bob_page, "chat-bob")
 

@@ -34,7 +34,7 @@ def test_the_time_page_and_my_data_read_right(browser, live_server, output_path,
         page = context.new_page()
         page.goto(f"{live_server.url}/time/")
         expect(page.locator('label[for="id_date_from"]')).to_contain_text("From" if language == "en" else "Du")
-        expect(page.locator('label[for="id_date_to"]')).to_contain_text("Until" if language == "en" else "Jusqu’au")
+        expect(page.locator('label[for="id_date_to"]')).to_contain_text("To" if language == "en" else "Au")
         expect(page.locator(".statement-note")).to_contain_text("gift" if language == "en" else "don")
         expect(page.locator("table")).to_contain_text(today)
         page.screenshot(path=str(folder / f"time-{language}.png"), full_page=True)

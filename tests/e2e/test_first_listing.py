@@ -22,9 +22,12 @@ def test_a_new_member_signs_up_posts_a_listing_with_a_photo_and_finds_it(
     page.get_by_label("Email").fill("camille@example.com")
     page.get_by_label("Display name").fill("Camille R.")
     page.get_by_label(re.compile(r"^Password:?$")).fill("a-long-and-unusual-phrase-7")
-    page.get_by_label("Password (again)").fill("a-long-and-unusual-phrase-7")
-    page.get_by_role("button", name="Sign Up").click()
-    expect(page.get_by_role("heading", name=re.compile("Verify Your Email", re.I))).to_be_visible()
+    page.get_by_label("Password again").fill("a-long-and-unusual-phrase-7")
+    terms = page.get_by_label(re.compile("I accept the terms of use"))
+    expect(terms).to_have_attribute("required", "")
+    terms.check()
+    page.get_by_role("button", name="Create my account").click()
+    expect(page.get_by_role("heading", name="Confirm your email address")).to_be_visible()
 
     # The verification link arrives by email; until then the member is not signed in.
     assert len(mail.outbox) == 1

@@ -64,7 +64,7 @@ def test_alice_takes_her_data_and_leaves_and_bob_keeps_his_history(browser, live
         login.goto(live_server.url + "/accounts/login/")
         login.get_by_label(re.compile("Email", re.I)).fill("alice@example.com")
         login.get_by_label(re.compile(r"^Password", re.I)).fill(PASSWORD)
-        login.get_by_role("button", name=re.compile("Sign In", re.I)).click()
+        login.get_by_role("button", name=re.compile("Log in", re.I)).click()
         expect(login).to_have_url(re.compile("/accounts/login/"))
     finally:
         fresh.close()

@@ -177,3 +177,69 @@ def test_a_payment_for_another_amount_does_not_mark_the_deal_paid(
     assert paid_on_stripe.state == State.ACCEPTED
     assert _pays(paid_on_stripe) == 0
     assert Payment.objects.get(exchange=paid_on_stripe).state == "pending"
+
+
+# --- Signed but malformed: 400, logged, nothing changed --------------------------------
+
+MALFORMED = [
+    {"id": "evt_bad_1", "type": "checkout.session.completed", "data": "not an object"},
+    {"id": "evt_bad_2", "type": "checkout.session.completed", "data": {}},
+    {"id": "evt_bad_3", "type": "checkout.session.completed", "data": {"object": ["x"]}},
+    {"id": "evt_bad_4", "type": "checkout.session.completed", "data": {"object": None}},
+    {"id": ["evt_bad_5"], "type": "checkout.session.completed", "data": {"object": {}}},
+    {"id": 12345, "type": "payment_intent.succeeded", "data": {"object": {}}},
+    {"id": "", "type": "payment_intent.succeeded", "data": {"object": {}}},
+    {"id": "evt_" + "x" * 300, "type": "payment_intent.succeeded", "data": {"object": {}}},
+    {"id": "evt_bad_9", "type": {"nested": True}, "data": {"object": {}}},
+    {"type": "payment_intent.succeeded", "data": {"object": {}}},
+    [{"id": "evt_in_a_list"}],
+    '"just a string"',
+    "{not json",
+]
+
+
+@pytest.mark.parametrize("event", MALFORMED)
+def test_a_signed_event_of_the_wrong_shape_is_refused_with_400_and_logged(fake_stripe, event, caplog):
+    with caplog.at_level("ERROR", logger="exchanges.payment_views"):
+        response = post_event(Client(), WEBHOOK_URL, event, WEBHOOK_SECRET)
+    assert response.status_code == 400
+    assert "malformed" in caplog.text
+    assert not StripeEvent.objects.exists()
+
+
+def test_a_signed_event_whose_object_has_a_field_of_the_wrong_type_is_refused(
+        paid_on_stripe, fake_stripe, caplog):
+    event = _completed(fake_stripe)
+    # metadata is an object at Stripe; the handler reads payment_id from it.
+    event = {**event, "id": "evt_wrong_fields",
+             "data": {"object": {**event["data"]["object"], "metadata": "payment 1"}}}
+    with caplog.at_level("ERROR", logger="exchanges.payment_views"):
+        response = post_event(Client(), WEBHOOK_URL, event, WEBHOOK_SECRET)
+    assert response.status_code == 400
+    assert "evt_wrong_fields" in caplog.text and "malformed" in caplog.text
+    stored = StripeEvent.objects.get(event_id="evt_wrong_fields")
+    assert stored.processed_at is None and stored.error
+    paid_on_stripe.refresh_from_db()
+    assert paid_on_stripe.state == State.ACCEPTED
+    # The real event, delivered afterwards, still pays the deal.
+    assert post_event(Client(), WEBHOOK_URL, _completed(fake_stripe), WEBHOOK_SECRET).status_code == 200
+    paid_on_stripe.refresh_from_db()
+    assert paid_on_stripe.state == State.PAID
+
+
+def test_a_failure_that_is_not_the_payload_still_answers_500_for_a_retry(
+        paid_on_stripe, fake_stripe, monkeypatch):
+    def broken(obj, evt):
+        raise RuntimeError("database hiccup")
+
+    monkeypatch.setitem(payments.HANDLERS, "checkout.session.completed", broken)
+    client = Client(raise_request_exception=False)
+    response = post_event(client, WEBHOOK_URL, _completed(fake_stripe), WEBHOOK_SECRET)
+    assert response.status_code == 500
+
+
+def test_a_body_that_is_not_utf8_is_refused_as_unsigned(fake_stripe, caplog):
+    with caplog.at_level("ERROR", logger="exchanges.payment_views"):
+        response = post_event(Client(), WEBHOOK_URL, b"\xff\xfe{}", WEBHOOK_SECRET,
+                              signature="t=1,v1=00")
+    assert response.status_code == 400 and "malformed" not in caplog.text

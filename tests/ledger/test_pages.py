@@ -10,7 +10,7 @@ from datetime import timedelta
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import formats, timezone
 
 from ledger import services
 from ledger.forms import parse_duration
@@ -109,15 +109,20 @@ def test_the_chart_is_well_formed_accessible_svg(member_client, member, other_me
     _post(member, other_member, 30)
     body = member_client.get(reverse("ledger:account")).content.decode()
     start = body.index("<svg class=\"balance-chart\"")
-    svg = body[start:body.index("</svg>", start) + len("</svg>")]
+    svg = body[start:body.rindex("</svg>", start, body.index("</figure>", start)) + len("</svg>")]
     root = ET.fromstring(svg)
     ns = "{http://www.w3.org/2000/svg}"
     assert root.get("role") == "img"
     assert root.find(f"{ns}title").text
-    assert root.find(f"{ns}desc").text
-    path = root.find(f"{ns}path").get("d")
+    assert root.find(f"{ns}desc").text == "From 0 min to 1 h 30; lowest 0 min, highest 2 h."
+    path = root.find(f"{ns}svg/{ns}path").get("d")
     assert path.startswith("M") and path.count("V") == 3  # two lines + today
     assert "<script" not in svg
+    # Axes: the highest balance and zero on their lines, and the days under the plot.
+    values = [t.text for t in root.iter(f"{ns}text") if t.get("class") == "balance-chart-value"]
+    dates = [t.text for t in root.iter(f"{ns}text") if t.get("class") == "balance-chart-date"]
+    assert values == ["2 h", "0 min"]
+    assert len(dates) == 3 and dates[-1] == formats.date_format(timezone.localdate(), "j M")
 
 
 def test_the_chart_draws_a_bounded_number_of_points(member_client, member, other_member):
@@ -204,8 +209,8 @@ def test_the_send_form_carries_a_fresh_token(member_client):
     assert 'name="token"' in first.content.decode()
 
 
-def test_it_sends_hours_by_email(member_client, member, other_member):
-    response = _send(member_client, recipient=other_member.email.upper(), hours="1:30")
+def test_it_sends_hours_to_a_chosen_member(member_client, member, other_member):
+    response = _send(member_client, to=other_member.pk, hours="1:30")
     assert response.status_code == 302
     assert response["Location"] == reverse("ledger:account")
     assert _balance(member) == -90 and _balance(other_member) == 90
@@ -230,35 +235,82 @@ def test_a_profile_link_prefills_the_recipient_without_showing_their_email(
 
 @pytest.mark.parametrize("hours", ["0", "-2", "0.001", "101", "many"])
 def test_bad_amounts_post_nothing(member_client, other_member, hours):
-    response = _send(member_client, recipient=other_member.email, hours=hours)
+    response = _send(member_client, to=other_member.pk, hours=hours)
     assert response.status_code == 200
     assert response.context["form"].errors["hours"]
     assert not Transfer.objects.exists()
 
 
 def test_it_refuses_sending_to_oneself(member_client, member):
-    response = _send(member_client, recipient=member.email, hours="1")
+    response = _send(member_client, to=member.pk, hours="1")
     assert response.status_code == 200
     assert "yourself" in response.content.decode()
     assert not Transfer.objects.exists()
 
 
-def test_it_refuses_an_unknown_email(member_client):
-    response = _send(member_client, recipient="nobody@example.com", hours="1")
-    assert response.context["form"].errors["recipient"]
+def test_no_email_lookup_tells_whether_an_address_is_registered(member_client, other_member):
+    """The old form answered "No member has this email address" for an unknown one (with
+    hours=0 nothing was even sent). Now no email is looked up: both answers are alike."""
+    answers = []
+    for address in ("nobody@example.com", other_member.email):
+        response = _send(member_client, recipient=address, hours="0")
+        assert response.status_code == 200
+        answers.append(response.context["form"].errors)
+    assert answers[0] == answers[1]
+    assert "No member has this email address" not in str(answers)
     assert not Transfer.objects.exists()
+
+
+def test_the_page_asks_for_no_email_address(member_client):
+    body = member_client.get(reverse("ledger:send")).content.decode()
+    assert 'type="email"' not in body and 'name="recipient"' not in body
+
+
+def test_an_unknown_member_id_is_refused_without_a_crash(member_client):
+    response = _send(member_client, to="999999", hours="1")
+    assert response.status_code == 200
+    assert response.context["form"].errors["to"] == ["This member cannot receive time."]
+    assert not Transfer.objects.exists()
+
+
+def test_the_picker_lists_the_people_one_has_dealt_with_only(member_client, member):
+    from exchanges.models import State
+    from messaging import conversations
+    from tests.exchanges.factories import make_exchange
+    from tests.factories import ListingFactory
+
+    lender, writer, giver = (MemberFactory(display_name=n) for n in ("Lena", "Wanda", "Gus"))
+    MemberFactory(display_name="Stranger")
+    gone = MemberFactory(display_name="Gone")
+    make_exchange(listing=ListingFactory(owner=lender), asker=member, state=State.COMPLETED)
+    conversations.conversation_for_listing(listing=ListingFactory(owner=member), member=writer)
+    _post(giver, member, 30)
+    make_exchange(listing=ListingFactory(owner=gone), asker=member, state=State.COMPLETED)
+    gone.is_active = False
+    gone.save(update_fields=["is_active"])
+    form = member_client.get(reverse("ledger:send")).context["form"]
+    assert [m.public_name for m in form.people] == ["Gus", "Lena", "Wanda"]
+    choices = [label for _value, label in form.fields["to"].widget.choices]
+    assert "Stranger" not in choices and "Gone" not in choices and member.public_name not in choices
+    response = _send(member_client, to=lender.pk, hours="1")
+    assert response.status_code == 302 and _balance(lender) == 60
+
+
+def test_with_nobody_to_list_the_page_says_how_to_find_a_member(member_client):
+    body = member_client.get(reverse("ledger:send")).content.decode()
+    assert "open their profile" in body
 
 
 def test_it_refuses_a_suspended_member(member_client, other_member):
     other_member.is_active = False
     other_member.save(update_fields=["is_active"])
-    response = _send(member_client, recipient=other_member.email, hours="1")
+    response = _send(member_client, to=other_member.pk, hours="1")
     assert response.status_code == 200
     assert not Transfer.objects.exists()
 
 
 def test_it_refuses_going_past_the_credit_limit(member_client, member, other_member):
-    response = _send(member_client, recipient=other_member.email, hours="10:01")
+    response = _send(member_client, to=other_member.pk, hours="10:01")
     assert response.status_code == 200
     assert "Not enough time" in response.content.decode()
     assert not Transfer.objects.exists()
@@ -268,7 +320,7 @@ def test_it_refuses_going_past_the_credit_limit(member_client, member, other_mem
 def test_a_double_submit_posts_once(member_client, member, other_member):
     token = str(uuid.uuid4())
     for _ in range(2):
-        response = _send(member_client, recipient=other_member.email, hours="2", token=token)
+        response = _send(member_client, to=other_member.pk, hours="2", token=token)
         assert response.status_code == 302
     assert Transfer.objects.count() == 1
     assert _balance(member) == -120
@@ -276,7 +328,7 @@ def test_a_double_submit_posts_once(member_client, member, other_member):
 
 def test_a_missing_token_posts_nothing(member_client, other_member):
     response = member_client.post(reverse("ledger:send"), {
-        "recipient": other_member.email, "hours": "1", "note": "x"})
+        "to": other_member.pk, "hours": "1", "note": "x"})
     assert response.status_code == 200
     assert not Transfer.objects.exists()
 

@@ -230,6 +230,22 @@ def test_categories_are_grouped_by_parent(member):
     assert [label for label, options in ride_choices if isinstance(options, list)] == ["Rides"]
 
 
+def _groups(kind, member) -> list[str]:
+    choices = ListingForm(kind=kind, owner=member).fields["category"].choices
+    # A group is (its label, its options); a top without children is (pk, label).
+    return [first if isinstance(second, list) else second for first, second in choices[1:]]
+
+
+def test_each_kind_offers_its_own_categories_first(member):
+    services = ["Home services", "Lessons", "Care", "Repairs"]
+    things = ["Tools", "Garden", "Kitchen", "Kids", "Sports and outdoors", "Electronics",
+              "Books and media", "Home and furniture"]
+    assert _groups(Kind.SERVICE, member) == [*services, *things, "Other"]
+    assert _groups(Kind.ITEM, member) == [*things, *services, "Other"]
+    # A wanted post may ask for either: the tree's own order.
+    assert _groups(Kind.WANTED, member)[:2] == ["Tools", "Garden"]
+
+
 def test_a_category_outside_the_kind_is_refused(member):
     form, _ = submit(member, Kind.RIDE, ride_post(category=str(category("power-tools").pk)))
     assert "category" in form.errors

@@ -369,6 +369,24 @@ def test_a_listing_that_is_not_active_is_only_for_its_owner(client, member, othe
     assert 'value="active"' in response.content.decode()
 
 
+@pytest.mark.parametrize(("status", "heading", "says"), [
+    ("paused", "This listing is paused", "has paused “Ladder” for now"),
+    ("closed", "This listing is closed", "has closed “Ladder”"),
+])
+def test_others_are_told_a_listing_is_paused_or_closed(client, member, other_member, status,
+                                                       heading, says):
+    listing = ListingFactory(owner=member, status=status, title="Ladder")
+    for viewer in (None, other_member):
+        if viewer:
+            client.force_login(viewer)
+        response = client.get(listing.get_absolute_url())
+        page = response.content.decode()
+        assert response.status_code == 404
+        assert heading in page and says in page
+        assert "Cache-Control" not in response or "public" not in response["Cache-Control"]
+        assert 'value="active"' not in page  # none of the owner's controls
+
+
 def test_a_removed_listing_is_not_found_for_anyone_but_still_exists(client, member):
     listing = ListingFactory(owner=member, status="removed")
     assert client.get(listing.get_absolute_url()).status_code == 404

@@ -21,7 +21,7 @@ NEW_PASSWORD = "a-brand-new-secret-77"
 
 def _signup(client, email="carol@example.com", password="lending-library-2024", **extra):
     data = {"email": email, "password1": password, "password2": password,
-            "display_name": "Carol B."}
+            "display_name": "Carol B.", "accept_terms": "on"}
     data.update(extra)
     return client.post(SIGNUP, data)
 
@@ -54,6 +54,33 @@ def test_signing_up_saves_the_display_name_and_sends_a_verification_link(client,
     assert message.to == ["carol@example.com"]
     assert message.subject.startswith("[Partage] ")
     assert _link_in(message).startswith("/accounts/confirm-email/")
+    # Signed by the site, not by the host the request came through.
+    assert message.body.startswith("Hello from Partage!")
+    assert "Thank you for using Partage!" in message.body
+
+
+def test_signing_up_needs_the_terms_accepted_and_records_when(client, db):
+    response = _signup(client, accept_terms="")
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "To join, accept the terms of use and the privacy notice" in page
+    assert not Member.objects.exists() and not mail.outbox
+    assert f'href="{reverse("terms")}"' in page and f'href="{reverse("privacy")}"' in page
+
+    assert _signup(client).status_code == 302
+    assert Member.objects.get().terms_accepted_at is not None
+
+
+@pytest.mark.parametrize("name", ["terms", "privacy"])
+@pytest.mark.parametrize("language", ["en", "fr"])
+def test_the_terms_and_the_privacy_notice_are_public_pages(client, db, name, language):
+    response = client.get(reverse(name), HTTP_ACCEPT_LANGUAGE=language)
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert {"terms": {"en": "Terms of use", "fr": "Conditions d’utilisation"},
+            "privacy": {"en": "Privacy notice", "fr": "Politique de confidentialité"}
+            }[name][language] in page
+    assert f'href="{reverse(name)}"' in client.get("/").content.decode()  # in the footer
 
 
 def test_the_sign_up_form_requires_a_display_name(client, db):
@@ -193,11 +220,11 @@ def test_a_second_account_with_the_same_email_is_refused(client, member):
 @pytest.mark.parametrize(
     ("url_name", "title"),
     [
-        ("account_login", "Sign In"),
-        ("account_signup", "Signup"),
-        ("account_reset_password", "Password Reset"),
-        ("account_email_verification_sent", "Verify Your Email Address"),
-        ("account_reset_password_done", "Password Reset"),
+        ("account_login", "Log in"),
+        ("account_signup", "Sign up"),
+        ("account_reset_password", "Reset your password"),
+        ("account_email_verification_sent", "Confirm your email address"),
+        ("account_reset_password_done", "Reset your password"),
     ],
 )
 def test_account_pages_use_the_partage_layout(client, db, url_name, title):

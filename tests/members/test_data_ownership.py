@@ -161,6 +161,21 @@ def test_a_wrong_password_deletes_nothing(client, alice):
     assert Member.objects.get(pk=alice.pk).erased_at is None
 
 
+def test_a_refused_deletion_shows_the_whole_page_again(client, alice, bob, password):
+    """The page rendered again after a refusal still has every section: the consents
+    vanished from it once."""
+    make_exchange(listing=ListingFactory(owner=bob, title="Ladder"), asker=alice,
+                  state=State.IN_PROGRESS)
+    client.force_login(alice)
+    full = client.get(reverse("members:my-data")).content.decode()
+    for data in ({"password": "wrong", "confirm": "on"}, {"password": password, "confirm": "on"}):
+        response = client.post(reverse("members:delete"), data)
+        assert response.status_code in (400, 409)
+        page = response.content.decode()
+        assert 'id="consents-heading"' in page and 'id="consents-heading"' in full
+        assert page.count('name="kind"') == full.count('name="kind"') > 0
+
+
 def test_deleting_erases_personal_data_and_keeps_what_others_need(
         client, alice, bob, history, password, django_capture_on_commit_callbacks):
     email = alice.email
@@ -199,7 +214,7 @@ def test_deleting_erases_personal_data_and_keeps_what_others_need(
     assert "_auth_user_id" not in client.session
     response = client.post(reverse("account_signup"), {
         "email": email, "password1": "a-Fresh-pass-42", "password2": "a-Fresh-pass-42",
-        "display_name": "Alice again"})
+        "display_name": "Alice again", "accept_terms": "on"})
     assert response.status_code == 302
     assert Member.objects.filter(email=email).exclude(pk=alice.pk).exists()
 
@@ -219,3 +234,22 @@ def test_the_ledger_audit_stays_clean_after_deleting_members(alice, bob, history
     for member in (alice, carol):
         deletion.account_delete(member=member)
     assert ledger_audit().violations == []
+
+
+def test_the_archive_holds_the_profile_photo(client, alice):
+    from members.services import member_update_profile
+
+    member_update_profile(member=alice, display_name=alice.display_name, bio=alice.bio,
+                          neighbourhood="", languages="", avatar=image_upload())
+    client.force_login(alice)
+    archive = download(client)
+    profile = json.loads(archive.read("profile.json"))
+    assert profile["has_photo"] is True
+    assert archive.read(profile["photo_file"])[:4] == b"RIFF"
+
+
+def test_without_a_photo_the_archive_names_none(client, alice):
+    client.force_login(alice)
+    archive = download(client)
+    assert json.loads(archive.read("profile.json"))["photo_file"] is None
+    assert not [name for name in archive.namelist() if name.startswith("photo.")]

@@ -93,6 +93,35 @@ def test_the_conversation_page_shows_the_history_and_marks_it_read(client, chat,
     assert Participant.objects.get(conversation=chat, member=alice).last_read_message_id == Message.objects.get().pk
 
 
+def test_web_addresses_in_messages_are_links_and_nothing_else_is(client, chat, alice, bob):
+    post(chat, bob, "Manual: https://example.org/drill?v=2. Or www.example.net, "
+                    "not javascript:alert(1) <a href=x>")
+    client.force_login(alice)
+
+    page = client.get(detail(chat)).content.decode()
+
+    assert '<a href="https://example.org/drill?v=2" rel="nofollow">https://example.org/drill?v=2</a>.' in page
+    assert '<a href="http://www.example.net" rel="nofollow">www.example.net</a>' in page
+    assert 'href="javascript' not in page and "&lt;a href=x&gt;" in page
+
+
+def test_two_conversations_about_one_listing_are_named_after_the_other_member(
+    client, alice, bob, drill
+):
+    carol = MemberFactory(display_name="Carol")
+    for member in (bob, carol):
+        post(conversations.conversation_for_listing(listing=drill, member=member), member, "Hi")
+    client.force_login(alice)
+
+    inbox = client.get("/messages/").content.decode()
+
+    assert "<strong>Carol</strong>" in inbox and "<strong>Bob</strong>" in inbox
+    chat = Conversation.objects.get(participants__member=carol)
+    page = client.get(detail(chat)).content.decode()
+    assert "<h1>Carol</h1>" in page and "About Cordless drill" in page
+    assert "<title>Carol · Cordless drill · Messages · Partage</title>" in page
+
+
 def test_history_is_paginated_newest_page_first(client, chat, alice, bob):
     for n in range(35):
         post(chat, bob if n % 2 else alice, f"message number {n:02d}")

@@ -52,7 +52,8 @@ def rating_is_valid(rating) -> bool | None:
 
 
 def text_is_valid(text) -> bool:
-    return isinstance(text, str) and 0 < len(text.strip()) <= MAX_TEXT
+    """Stars alone are a review: no text (None or blanks) is valid."""
+    return text is None or (isinstance(text, str) and len(text.strip()) <= MAX_TEXT)
 
 
 @with_db
@@ -79,8 +80,8 @@ def test_any_rating_and_text_is_refused_with_nothing_saved_or_stored_within_the_
             assert MIN_RATING <= review.rating <= MAX_RATING
             if rating_is_valid(rating):
                 assert review.rating == rating
-            assert review.text == text.strip()
-            assert 0 < len(review.text) <= MAX_TEXT
+            assert review.text == (text or "").strip()
+            assert len(review.text) <= MAX_TEXT
             assert Review.objects.count() == 1
         transaction.set_rollback(True)
 
@@ -106,7 +107,7 @@ def test_an_edit_with_any_rating_and_text_is_refused_and_changes_nothing_or_stor
         else:
             edited.refresh_from_db()
             assert MIN_RATING <= edited.rating <= MAX_RATING
-            assert edited.text == text.strip() and len(edited.text) <= MAX_TEXT
+            assert edited.text == (text or "").strip() and len(edited.text) <= MAX_TEXT
         transaction.set_rollback(True)
 
 

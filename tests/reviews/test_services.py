@@ -131,12 +131,17 @@ def test_a_rating_outside_1_to_5_is_refused(loan, other_member, rating):
     assert not Review.objects.exists()
 
 
-@pytest.mark.parametrize("text", ["", "   \n ", None, 42])
-def test_an_empty_text_is_refused(loan, other_member, text):
+@pytest.mark.parametrize("text", ["", "   \n ", None])
+def test_no_text_is_a_review_of_stars_alone(loan, other_member, text):
+    assert submit(loan, other_member, text=text).text == ""
+
+
+@pytest.mark.parametrize("text", [42, b"bytes", ["list"]])
+def test_a_text_that_is_not_text_is_refused(loan, other_member, text):
     with pytest.raises(ReviewError) as refused:
         submit(loan, other_member, text=text)
 
-    assert "cannot be empty" in refused.value.message_dict["text"][0]
+    assert "Write it as text." in refused.value.message_dict["text"][0]
     assert not Review.objects.exists()
 
 
@@ -151,9 +156,15 @@ def test_an_over_long_text_is_refused_and_2000_characters_pass(loan, member, oth
 
 def test_both_errors_are_reported_at_once(loan, other_member):
     with pytest.raises(ReviewError) as refused:
-        submit(loan, other_member, rating=9, text="")
+        submit(loan, other_member, rating=9, text="x" * 2001)
 
     assert set(refused.value.message_dict) == {"rating", "text"}
+
+
+def test_stars_alone_are_a_review(loan, other_member):
+    review = submit(loan, other_member, rating=4, text="   ")
+
+    assert (review.rating, review.text) == (4, "")
 
 
 def test_the_text_is_stored_as_typed_without_surrounding_space(loan, other_member):

@@ -137,7 +137,6 @@ def test_a_lone_review_appears_when_the_window_closes(client, loan, member, othe
     ({"rating": "7", "text": "ok"}, "rating", "Choose a rating from 1 to 5 stars."),
     ({"rating": "0", "text": "ok"}, "rating", "Choose a rating from 1 to 5 stars."),
     ({"text": "ok"}, "rating", "Choose a rating from 1 to 5 stars."),
-    ({"rating": "4", "text": "   "}, "text", "Write a few words: the text cannot be empty."),
     ({"rating": "4", "text": "x" * 2001}, "text", "Keep it to 2000 characters (it has 2001)."),
 ])
 def test_bad_input_is_shown_next_to_the_field_and_nothing_is_saved(bob_client, loan, data, field, message):
@@ -147,6 +146,15 @@ def test_bad_input_is_shown_next_to_the_field_and_nothing_is_saved(bob_client, l
     assert response.context["form"].errors[field] == [message]
     assert message in response.content.decode()
     assert not Review.objects.exists()
+
+
+def test_stars_without_text_make_a_review(bob_client, loan):
+    response = bob_client.post(create_url(loan), {"rating": "5", "text": ""})
+
+    assert response.status_code == 302
+    review = Review.objects.get()
+    assert (review.rating, review.text) == (5, "")
+    assert 'class="review-text"' not in bob_client.get(loan.get_absolute_url()).content.decode()
 
 
 def test_a_second_review_is_refused_with_a_message(bob_client, loan):

@@ -21,7 +21,7 @@ def count_booked_seats(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('listings', '0008_ride_destination_statistics'),
+        ('listings', '0009_category_pictures'),
         # The bookings are read to count the seats already held.
         ('exchanges', '0001_initial'),
     ]
