@@ -328,6 +328,8 @@ CONTACT_EMAIL = env_str("CONTACT_EMAIL", "contact@partage.local")
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", _("English")), ("fr", _("French"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# One date style per language: "3 December 2026" / "3 décembre 2026" (config/formats).
+FORMAT_MODULE_PATH = ["config.formats"]
 TIME_ZONE = env_str("TIME_ZONE", "Europe/Paris")
 USE_I18N = True
 USE_TZ = True

@@ -13,6 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.dates import day
 from exchanges.models import BlockedPeriod
 from exchanges.services import MAX_LOAN_ADVANCE_DAYS, ExchangeError, taken_loan_periods
 from listings.models import Kind, Listing, Status, Terms
@@ -53,7 +54,7 @@ def blocked_period_add(
         if start_date <= taken_until and taken_start <= end_date:
             raise ExchangeError({"start_date": [
                 _("A loan you accepted holds some of these days (%(start)s – %(end)s).")
-                % {"start": taken_start, "end": taken_until}
+                % {"start": day(taken_start), "end": day(taken_until)}
             ]})
     period = BlockedPeriod(
         listing=locked, start_date=start_date, end_date=end_date, note=note.strip()[:200]

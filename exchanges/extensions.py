@@ -17,6 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.dates import day
 from exchanges.models import (
     Exchange,
     ExchangeKind,
@@ -72,7 +73,7 @@ def _extension_refusal(exchange: Exchange, listing: Listing, new_end: date) -> s
     buffer after them) free of other loans and of the owner's blocked days."""
     if new_end <= exchange.end_date:
         return _("Choose a day after %(date)s, the current last day.") % {
-            "date": exchange.end_date,
+            "date": day(exchange.end_date),
         }
     if new_end < timezone.localdate():
         return _("Choose a day that has not passed yet.")
@@ -82,7 +83,7 @@ def _extension_refusal(exchange: Exchange, listing: Listing, new_end: date) -> s
 
 
 def _event_note(extension: LoanExtension, note: str = "") -> str:
-    until = _("until %(date)s") % {"date": extension.new_end_date}
+    until = _("until %(date)s") % {"date": day(extension.new_end_date)}
     return f"{until}\n{note.strip()}" if note.strip() else until
 
 

@@ -10,10 +10,11 @@ from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
+from django.utils.translation import ngettext, pgettext_lazy
 
 from exchanges import selectors
 from exchanges.models import ExchangeKind
+from exchanges.services import seats_left_message
 from listings.models import Kind, Listing, Status, Terms
 from members.models import Member
 
@@ -47,6 +48,10 @@ class RequestForm(ServiceErrorsMixin, forms.Form):
         super().__init__(*args, **kwargs)
         self.listing = listing
         self.asker = asker
+        if listing.kind == Kind.RIDE:
+            self.fields["message"].label = _("Message to the driver")
+        elif listing.kind == Kind.SERVICE:
+            self.fields["message"].label = _("Message to the provider")
         self.order_fields([name for name in self.fields if name != "message"] + ["message"])
 
     def request_kwargs(self) -> dict:
@@ -87,7 +92,9 @@ class RideRequestForm(RequestForm):
         # The service counts again on the locked listing; this only guides the input.
         field.widget.attrs.update({"min": 1, "max": max(free_seats, 1)})
         field.validators.append(_MaxSeats(free_seats))
-        field.help_text = _("%(free)s seat(s) left.") % {"free": free_seats}
+        field.help_text = ngettext(
+            "%(free)s seat left.", "%(free)s seats left.", max(free_seats, 0)
+        ) % {"free": max(free_seats, 0)}
 
     def request_kwargs(self) -> dict:
         return {**super().request_kwargs(), "seats": self.cleaned_data["seats"]}
@@ -99,9 +106,7 @@ class _MaxSeats:
 
     def __call__(self, value: int) -> None:
         if value is not None and value > self.free:
-            raise ValidationError(
-                _("Only %(free)s seat(s) left.") % {"free": max(self.free, 0)}, code="max_seats"
-            )
+            raise ValidationError(seats_left_message(self.free), code="max_seats")
 
 
 class SwapRequestForm(RequestForm):
@@ -216,11 +221,22 @@ class RecordTimeForm(ServiceErrorsMixin, forms.Form):
     """The time a provider spent on a service trade (in a swap, each member's own)."""
 
     minutes = HoursField(label=_("Time spent (hours)"), help_text=_("For example 1.5 or 1:30."))
+    # Shown only once the service asked (a time far above the agreed one).
+    confirm_far_above = forms.BooleanField(required=False, widget=forms.HiddenInput)
+    asks_confirmation = False
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("label_suffix", "")
         kwargs.setdefault("prefix", "time")
         super().__init__(*args, **kwargs)
+
+    def ask_to_confirm(self, hours: str) -> None:
+        """The provider must say the time is right: the box to tick appears, unticked."""
+        field = self.fields["confirm_far_above"]
+        field.widget = forms.CheckboxInput()
+        field.label = _("Yes, it really took %(hours)s") % {"hours": hours}
+        self._bound_fields_cache.pop("confirm_far_above", None)  # built with the old label
+        self.asks_confirmation = True
 
 
 FORMS_BY_KIND = {

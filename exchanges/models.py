@@ -116,6 +116,21 @@ TRANSITIONS: dict[str, Transition] = {t.action: t for t in [
 ]}
 
 
+# Where a kind has its own words for an action, the button says them (the table's label
+# otherwise): a ride leaves and arrives, a service starts; only things are handed over.
+KIND_LABELS: dict[tuple[str, str], str] = {
+    ("start", ExchangeKind.RIDE): _("Confirm the departure"),
+    ("start", ExchangeKind.SERVICE): _("Confirm the service has started"),
+    ("complete", ExchangeKind.RIDE): _("Confirm the arrival"),
+    ("complete", ExchangeKind.LOAN): _("Confirm it was returned"),
+}
+
+
+def action_label(action: str, kind: str) -> str:
+    """The button text of an action on a deal of this kind."""
+    return KIND_LABELS.get((action, kind)) or TRANSITIONS[action].label
+
+
 class DateRange(models.Func):
     function = "DATERANGE"
     output_field = DateRangeField()
@@ -352,6 +367,9 @@ class ExchangeEvent(models.Model):
     from_state = models.CharField(max_length=16, blank=True)
     to_state = models.CharField(max_length=16)
     note = models.TextField(blank=True, max_length=2000)
+    # The time a record_time or correct_time event recorded, in minutes: the timeline and
+    # the notification word it in the reader's language.
+    minutes = models.PositiveIntegerField(null=True, blank=True)
     at = models.DateTimeField(default=timezone.now, db_index=True)
 
     class Meta:

@@ -34,6 +34,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.dates import moment
 from core.templatetags.partage import money
 from exchanges.models import (
     FINAL_STATES,
@@ -269,7 +270,7 @@ def _payable(exchange: Exchange, by: Member, purpose: str) -> None:
             raise ExchangeError(
                 _("You can authorise the deposit from %(date)s, so that the hold lasts "
                   "until the end of the return.")
-                % {"date": timezone.localtime(authorise_opens_at(exchange)).strftime("%Y-%m-%d %H:%M")}
+                % {"date": moment(authorise_opens_at(exchange))}
             )
 
 

@@ -44,9 +44,19 @@ EVENT_LABELS = {
     "extend_decline": _("Declined more days"),
     "extend_cancel": _("Withdrew the request for more days"),
     "record_time": _("Recorded the time spent"),
+    "correct_time": _("Corrected the time spent"),
     "confirm_time": _("Confirmed the time of the service received"),
     "settle_complete": _("A moderator settled it as done"),
     "settle_cancel": _("A moderator cancelled it; any payment is refunded"),
+}
+
+
+# The same, where a kind has its own words.
+KIND_EVENT_LABELS = {
+    ("start", ExchangeKind.RIDE): _("Confirmed the departure"),
+    ("start", ExchangeKind.SERVICE): _("Confirmed the service has started"),
+    ("complete", ExchangeKind.RIDE): _("Confirmed the arrival"),
+    ("complete", ExchangeKind.LOAN): _("Confirmed it was returned"),
 }
 
 
@@ -79,13 +89,30 @@ def exchange_for_party(member: Member, pk: int) -> Exchange | None:
     )
 
 
+def exchange_version(exchange: Exchange, events: list[ExchangeEvent]) -> str:
+    """What an open page of the deal shows, as a token, from the deal and its timeline
+    (no query): it changes with every move (each writes an event) and every change to
+    the deal's row."""
+    last_event = max((event.pk for event in events), default=0)
+    return f"{exchange.updated_at.timestamp():.6f}-{last_event}"
+
+
 def timeline(exchange: Exchange) -> list[ExchangeEvent]:
-    """The exchange's events, oldest first, each with a readable `label` (one query)."""
+    """The exchange's events, oldest first, each with a readable `label`, the states it
+    went between (`from_label` only when the state changed), and for a corrected time
+    the time it replaced (`replaced_minutes`). One query."""
     events = list(exchange.events.select_related("actor").order_by("at", "id"))
+    recorded: dict[int | None, int] = {}  # each provider's last recorded time
     for event in events:
-        event.label = EVENT_LABELS.get(event.action, event.action)
-        event.from_label = State(event.from_state).label if event.from_state in State.values else ""
+        event.label = (KIND_EVENT_LABELS.get((event.action, exchange.kind))
+                       or EVENT_LABELS.get(event.action, event.action))
+        changed = event.from_state != event.to_state
+        event.from_label = State(event.from_state).label if changed and event.from_state in State.values else ""
         event.to_label = State(event.to_state).label if event.to_state in State.values else event.to_state
+        event.replaced_minutes = None
+        if event.action in ("record_time", "correct_time") and event.minutes is not None:
+            event.replaced_minutes = recorded.get(event.actor_id) if event.action == "correct_time" else None
+            recorded[event.actor_id] = event.minutes
     return events
 
 

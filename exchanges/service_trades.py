@@ -39,20 +39,21 @@ class ServiceTradePanel:
     to_confirm: ServiceSide | None
 
 
-def service_trade_panel(exchange: Exchange, member: Member) -> ServiceTradePanel | None:
+def service_trade_panel(exchange: Exchange, member: Member,
+                        record_form: RecordTimeForm | None = None) -> ServiceTradePanel | None:
     """The panel for this member, or None when the exchange is no service trade. Two
     queries at most: the transfers (by their keys) and, in a swap, the service given in
-    return."""
+    return. `record_form`: a bound form a refused POST shows again."""
     if exchange.kind != ExchangeKind.SERVICE:
         return None
     # The page asks twice (the actions panel and the main column): build it once.
     cache = exchange.__dict__.setdefault("_service_trade_panels", {})
     if member.pk not in cache:
-        cache[member.pk] = _build(exchange, member)
+        cache[member.pk] = _build(exchange, member, record_form)
     return cache[member.pk]
 
 
-def _build(exchange: Exchange, member: Member) -> ServiceTradePanel:
+def _build(exchange: Exchange, member: Member, bound_form: RecordTimeForm | None) -> ServiceTradePanel:
     keys = services.service_transfer_keys(exchange)
     transfers = {
         t.idempotency_key: t
@@ -78,7 +79,7 @@ def _build(exchange: Exchange, member: Member) -> ServiceTradePanel:
     record_form = None
     if services.can_record_time(exchange, member):
         mine = next(side for side in sides if side.is_mine)
-        record_form = RecordTimeForm(initial={
+        record_form = bound_form or RecordTimeForm(initial={
             "minutes": format_hours(mine.actual_minutes or mine.proposed_minutes)
         })
     can_confirm = services.can_confirm_time(exchange, member)

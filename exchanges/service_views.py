@@ -13,10 +13,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from core.ratelimit import limit_posts
+from core.templatetags.partage import hours
 from exchanges import selectors, services
 from exchanges.forms import RecordTimeForm
 from exchanges.models import State
-from exchanges.services import ExchangeError
+from exchanges.services import ExchangeError, TimeNeedsConfirmation
+from exchanges.views import render_exchange_page
 
 
 @login_required
@@ -32,11 +34,23 @@ def record_time(request: HttpRequest, pk: int) -> HttpResponse:
             str(message) for errors in form.errors.values() for message in errors
         ))
         return redirect(exchange)
+    minutes = form.cleaned_data["minutes"]
     try:
         services.exchange_record_time(
-            exchange=exchange, by=request.user, minutes=form.cleaned_data["minutes"]
+            exchange=exchange, by=request.user, minutes=minutes,
+            confirm_far_above=form.cleaned_data["confirm_far_above"],
         )
+    except TimeNeedsConfirmation as error:
+        # The page again, the time as typed, the reason beside it and a box to tick.
+        form.add_service_errors(error)
+        form.ask_to_confirm(hours(minutes))
+        request.record_time_form = form
+        return render_exchange_page(request, exchange, status=400)
     except ExchangeError as error:
+        if hasattr(error, "error_dict"):
+            form.add_service_errors(error)
+            request.record_time_form = form
+            return render_exchange_page(request, exchange, status=400)
         messages.error(request, " ".join(error.messages))
     else:
         messages.success(request, _("The time is recorded. The other member can now confirm it."))

@@ -18,7 +18,9 @@ from django.db import transaction
 from django.db.models import Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
+from core.dates import day
 from exchanges.models import (
     HOLDING_STATES,
     MAX_SERVICE_MINUTES,
@@ -32,7 +34,7 @@ from exchanges.models import (
     State,
 )
 from exchanges.signals import exchange_changed, loan_overdue
-from ledger.services import LedgerError, Posting, transfer_post, transfers_post
+from ledger.services import LedgerError, Posting, transfer_post, transfer_room, transfers_post
 from listings.models import Kind, Listing, Status, Terms
 from members.models import Member
 from members.standing import require_good_standing
@@ -44,6 +46,9 @@ REMINDER_EVERY_DAYS = 3
 # A service trade whose receiver does not answer this long after the time was recorded
 # is confirmed by Partage.
 SERVICE_CONFIRM_AFTER = timedelta(days=7)
+# A recorded time this far above the agreed one is asked to be confirmed (is_far_above).
+FAR_ABOVE_TIMES = 3
+FAR_ABOVE_EXTRA_MINUTES = 4 * 60
 
 
 class ExchangeError(ValidationError):
@@ -88,16 +93,24 @@ def loan_conflict(listing: Listing, start: date, end: date, *, exclude: Exchange
     for taken_start, taken_until in taken_loan_periods(listing, exclude=exclude):
         if start <= taken_until and taken_start <= end + buffer:
             return _("These days overlap another loan (%(start)s – %(end)s).") % {
-                "start": taken_start, "end": taken_until,
+                "start": day(taken_start), "end": day(taken_until),
             }
     blocked = BlockedPeriod.objects.filter(
         listing=listing, start_date__lte=end, end_date__gte=start
     ).first()
     if blocked:
         return _("The owner keeps these days free (%(start)s – %(end)s).") % {
-            "start": blocked.start_date, "end": blocked.end_date,
+            "start": day(blocked.start_date), "end": day(blocked.end_date),
         }
     return None
+
+
+def seats_left_message(free: int) -> str:
+    """Why a booking for more seats is refused, with a real plural."""
+    free = max(free, 0)
+    if not free:
+        return _("No seat is left.")
+    return ngettext("Only %(free)s seat is left.", "Only %(free)s seats are left.", free) % {"free": free}
 
 
 def seats_taken(listing: Listing, *, exclude: Exchange | None = None) -> int:
@@ -121,7 +134,7 @@ def _refuse_if_overdue(member: Member) -> None:
     if overdue:
         raise ExchangeError(
             _("Please return “%(title)s” first: it was due on %(date)s.")
-            % {"title": overdue.listing.title, "date": overdue.end_date}
+            % {"title": overdue.listing.title, "date": day(overdue.end_date)}
         )
 
 
@@ -225,9 +238,7 @@ def exchange_request(
         if not seats or seats < 1:
             raise ExchangeError({"seats": [_("Book at least one seat.")]})
         if seats > free:
-            raise ExchangeError({"seats": [
-                _("Only %(free)s seat(s) left.") % {"free": max(free, 0)}
-            ]})
+            raise ExchangeError({"seats": [seats_left_message(free)]})
         exchange.seats = seats
         exchange.amount_cents = listing.price_cents * seats
         expires_at = min(expires_at, listing.departs_at)
@@ -304,10 +315,10 @@ def _offer_service_in_return(exchange: Exchange, asker: Member, offered: Iterabl
 
 
 def _record(exchange: Exchange, action: str, actor: Member | None, from_state: str,
-            to_state: str, note: str = "") -> ExchangeEvent:
+            to_state: str, note: str = "", minutes: int | None = None) -> ExchangeEvent:
     event = ExchangeEvent.objects.create(
         exchange=exchange, actor=actor, action=action, from_state=from_state,
-        to_state=to_state, note=note.strip()[:2000],
+        to_state=to_state, note=note.strip()[:2000], minutes=minutes,
     )
     transaction.on_commit(lambda: exchange_changed.send(
         sender=Exchange, exchange=exchange, event=event, actor=actor,
@@ -347,6 +358,11 @@ def _transition(
     from_state = locked.state
     locked.state = transition.target
     locked.save(update_fields=["state", "blocked_until", "updated_at"])
+    if locked.kind == ExchangeKind.RIDE and (from_state in HOLDING_STATES) != (locked.state in HOLDING_STATES):
+        # The seats this booking holds were taken or given back: the ride's count follows,
+        # under the listing's lock taken above.
+        listing.seats_booked = seats_taken(listing)
+        Listing.objects.filter(pk=listing.pk).update(seats_booked=listing.seats_booked)
     _record(locked, action, by, from_state, transition.target, note)
     return locked
 
@@ -552,13 +568,52 @@ def _lock_service_trade(exchange: Exchange, by: Member) -> tuple[Exchange, str]:
     return locked, role
 
 
+def is_far_above(minutes: int, agreed: int | None) -> bool:
+    """Whether a recorded time is far above the one agreed: more than three times it, or
+    more than 4 hours over it (whichever comes first), so a slip of the finger (99 h for
+    1 h) is caught while a long day that ran over is not."""
+    if not agreed:
+        return False
+    return minutes > FAR_ABOVE_TIMES * agreed or minutes > agreed + FAR_ABOVE_EXTRA_MINUTES
+
+
+class TimeNeedsConfirmation(ExchangeError):
+    """The recorded time is far above the agreed one: the provider must say it is right."""
+
+
+def _record_time_refusals(provider: Member, receiver: Member, minutes: int,
+                          agreed: int | None, confirmed: bool, coming_back: int) -> None:
+    room = transfer_room(payer=receiver, payee=provider, coming_back=coming_back)
+    if minutes > room:
+        # What the ledger would refuse at confirmation, said now to the one who can fix it.
+        raise ExchangeError({"minutes": [
+            _("At most %(hours)s can move from %(who)s's time account to yours now: the "
+              "time bank's limits allow no more.") % {"hours": _hours(room), "who": receiver.public_name}
+            if room else
+            _("No time can move from %(who)s's time account to yours now: the time bank's "
+              "limits allow no more.") % {"who": receiver.public_name}
+        ]})
+    if is_far_above(minutes, agreed) and not confirmed:
+        raise TimeNeedsConfirmation({"minutes": [
+            _("You agreed on %(agreed)s and recorded %(hours)s: that is more than three times "
+              "as much, or more than 4 hours over. If it really took %(hours)s, confirm it.")
+            % {"agreed": _hours(agreed), "hours": _hours(minutes)}
+        ]})
+
+
 @transaction.atomic
-def exchange_record_time(*, exchange: Exchange, by: Member, minutes: int) -> Exchange:
+def exchange_record_time(*, exchange: Exchange, by: Member, minutes: int,
+                         confirm_far_above: bool = False) -> Exchange:
     """A provider of a started service trade records the time their service took (1 to
     6000 minutes; again to correct it, which restarts the other member's 7 days). In a
     one-way trade only the owner provides; in a swap of services each member records
-    the service they gave, and only until the other member confirmed it. The state does
-    not change; an ExchangeEvent says it and `exchange_changed` is sent after commit."""
+    the service they gave, and only until the other member confirmed it.
+    Guarantees: never more than the time bank lets move from the receiver to the
+    provider now (ledger.transfer_room: the receiver's credit limit, the provider's
+    maximum); a time far above the agreed one (is_far_above) only with
+    `confirm_far_above`, else TimeNeedsConfirmation and nothing changes. The state does
+    not change; an ExchangeEvent says it ("record_time", or "correct_time" for a new
+    time, with the minutes) and `exchange_changed` is sent after commit."""
     locked, role = _lock_service_trade(exchange, by)
     if role != Role.OWNER and not locked.is_service_swap:
         raise ExchangeError(_("Only the provider records the time spent."))
@@ -569,17 +624,25 @@ def exchange_record_time(*, exchange: Exchange, by: Member, minutes: int) -> Exc
         if locked.time_confirmed_at is not None:
             raise ExchangeError(_("%(who)s already confirmed the time you recorded.")
                                 % {"who": locked.asker.public_name})
+        previous, agreed = locked.actual_minutes, locked.proposed_minutes
+        # In a swap the service given back moves the other way in the same posting.
+        back = (locked.return_actual_minutes or locked.return_proposed_minutes or 0
+                if locked.is_service_swap else 0)
+        _record_time_refusals(by, locked.asker, minutes, agreed, confirm_far_above, back)
         locked.actual_minutes, locked.time_recorded_at = minutes, timezone.now()
         fields = ["actual_minutes", "time_recorded_at"]
     else:
         if locked.return_time_confirmed_at is not None:
             raise ExchangeError(_("%(who)s already confirmed the time you recorded.")
                                 % {"who": locked.owner.public_name})
+        previous, agreed = locked.return_actual_minutes, locked.return_proposed_minutes
+        back = locked.actual_minutes or locked.proposed_minutes or 0
+        _record_time_refusals(by, locked.owner, minutes, agreed, confirm_far_above, back)
         locked.return_actual_minutes, locked.return_time_recorded_at = minutes, timezone.now()
         fields = ["return_actual_minutes", "return_time_recorded_at"]
     locked.save(update_fields=[*fields, "updated_at"])
-    _record(locked, "record_time", by, locked.state, locked.state,
-            _("Time spent: %(hours)s.") % {"hours": _hours(minutes)})
+    action = "record_time" if previous is None else "correct_time"
+    _record(locked, action, by, locked.state, locked.state, minutes=minutes)
     return locked
 
 

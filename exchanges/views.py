@@ -11,19 +11,21 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import get_object_or_404, redirect
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from core import once
+from core.fragments import render_page_or_fragment
 from core.ratelimit import limit_posts
 from exchanges import availability, selectors, services
 from exchanges.forms import ActionForm, BlockedPeriodForm, request_form_for
-from exchanges.models import TRANSITIONS, BlockedPeriod, Exchange, ExchangeKind
+from exchanges.models import BlockedPeriod, Exchange, ExchangeKind, action_label
 from exchanges.services import ExchangeError
 from listings import views as listing_views
 from listings.models import Kind, Listing, Status, Terms
+from messaging import services as notifications
 
 PAST_PER_PAGE = 20
 
@@ -42,6 +44,10 @@ DONE = {
     "cancel": gettext_lazy("Your request is withdrawn."),
     "call_off": gettext_lazy("The deal is cancelled."),
     "start": gettext_lazy("The hand-over is confirmed."),
+    "start:ride": gettext_lazy("The departure is confirmed: have a good trip."),
+    "start:service": gettext_lazy("The service has started."),
+    "complete:ride": gettext_lazy("Arrived: the ride is completed."),
+    "complete:loan": gettext_lazy("Returned: the loan is completed."),
     "complete": gettext_lazy("Done: the exchange is completed."),
     "dispute": gettext_lazy("Your report is recorded; a moderator will look at it."),
 }
@@ -73,7 +79,7 @@ def exchange_list(request: HttpRequest) -> HttpResponse:
     for exchange in [*active, *past]:
         exchange.viewer_role = exchange.role_of(request.user)
         exchange.viewer_other = exchange.other_party(request.user)
-    return render(request, "exchanges/list.html", {
+    return render_page_or_fragment(request, "exchanges/list.html", "exchanges/_list_groups.html", {
         "asking": [e for e in active if e.viewer_role == "asker"],
         "owning": [e for e in active if e.viewer_role == "owner"],
         "past": past,
@@ -84,10 +90,17 @@ def exchange_list(request: HttpRequest) -> HttpResponse:
 @require_GET
 def exchange_detail(request: HttpRequest, pk: int) -> HttpResponse:
     exchange = _get_exchange_for_party(request, pk)
+    return render_exchange_page(request, exchange)
+
+
+def render_exchange_page(request: HttpRequest, exchange: Exchange, status: int = 200) -> HttpResponse:
+    """The exchange page for one of its parties (the caller checked), or for htmx the
+    parts that follow the deal live; also what a refused form POST shows again, with
+    its bound form on the request."""
     actions = [
         {
             "name": name,
-            "label": TRANSITIONS[name].label,
+            "label": action_label(name, exchange.kind),
             "note_required": name in NOTE_REQUIRED,
             "note_offered": name in NOTE_OFFERED,
             "confirm": CONFIRM.get(name, ""),
@@ -95,17 +108,28 @@ def exchange_detail(request: HttpRequest, pk: int) -> HttpResponse:
         }
         for name in services.available_actions(exchange, request.user)
     ]
-    return render(request, "exchanges/detail.html", {
+    events = selectors.timeline(exchange)
+    version = selectors.exchange_version(exchange, events)
+    if request.htmx and request.GET.get("v") == version:
+        # The open page already shows this state (a resync after the socket opened).
+        return HttpResponse(status=204)
+    if not request.htmx and request.method == "GET":
+        # The member is looking at the deal itself: what told them about it is read.
+        notifications.notifications_read_about(member=request.user, exchange=exchange)
+    response = render_page_or_fragment(request, "exchanges/detail.html", "exchanges/_detail_live.html", {
+        "version": version,
         "exchange": exchange,
         "listing": exchange.listing,
         "role": exchange.role_of(request.user),
         "other": exchange.other_party(request.user),
-        "events": selectors.timeline(exchange),
+        "events": events,
         "actions": actions,
         "offered": list(exchange.offered_listings.all()),
         "is_overdue": exchange.is_overdue(),
         "exact_place": selectors.exact_place_for(exchange, request.user),
     })
+    response.status_code = status
+    return response
 
 
 @login_required
@@ -127,7 +151,7 @@ def exchange_act(request: HttpRequest, pk: int, action: str) -> HttpResponse:
         # Also what a second click on the same button gets: the state machine refuses.
         messages.error(request, " ".join(error.messages))
     else:
-        messages.success(request, DONE[action])
+        messages.success(request, DONE.get(f"{action}:{exchange.kind}") or DONE[action])
     return redirect(exchange)
 
 

@@ -238,6 +238,30 @@ def _lock_accounts(payer: Member, payee: Member) -> dict[int, Account]:
     return locked
 
 
+def _may_pay(account: Account) -> int:
+    """How many minutes may leave the account before its balance passes its credit
+    limit (the limit rule, for one side)."""
+    return account.balance_minutes - account.credit_limit_minutes
+
+
+def _may_receive(account: Account) -> int:
+    """How many minutes may reach the account before its balance passes its maximum."""
+    return account.max_balance_minutes - account.balance_minutes
+
+
+def transfer_room(*, payer: Member, payee: Member, coming_back: int = 0) -> int:
+    """The most minutes one transfer from payer to payee may move now under both
+    accounts' limits and the largest transfer (0 when none); `coming_back` minutes
+    moving the other way in the same movement (transfers_post) count first. A read,
+    without locks: what a form may offer; the posting checks again on the locked rows."""
+    accounts = {account.member_id: account
+                for account in Account.objects.filter(member_id__in=[payer.pk, payee.pk])}
+    source = accounts.get(payer.pk) or Account(member=payer)
+    target = accounts.get(payee.pk) or Account(member=payee)
+    return max(0, min(MAX_TRANSFER_MINUTES, _may_pay(source) + coming_back,
+                      _may_receive(target) + coming_back))
+
+
 def _check_rules(payer, payee, source, target, new_source, new_target, reverses) -> None:
     """Refuse (LedgerError) what the locked rows do not allow."""
     # A reversal restores a past state: neither a suspended or closed member nor today's
@@ -245,9 +269,10 @@ def _check_rules(payer, payee, source, target, new_source, new_target, reverses)
     if reverses is None:
         _check_member(source.member, "")
         _check_member(target.member, "")
-        if new_source < source.credit_limit_minutes:
+        minutes = source.balance_minutes - new_source
+        if minutes > _may_pay(source):
             raise _below_limit(payer, new_source, source.credit_limit_minutes)
-        if new_target > target.max_balance_minutes:
+        if minutes > _may_receive(target):
             raise _above_limit(payee, target.max_balance_minutes)
 
 
@@ -396,9 +421,9 @@ def _post_batch_locked(checked, keys: list[str], created_by: Member | None) -> l
     for member_id, change in net.items():
         account = locked[member_id]
         after = account.balance_minutes + change
-        if change < 0 and after < account.credit_limit_minutes:
+        if change < 0 and -change > _may_pay(account):
             raise _below_limit(account.member, after, account.credit_limit_minutes)
-        if change > 0 and after > account.max_balance_minutes:
+        if change > 0 and change > _may_receive(account):
             raise _above_limit(account.member, account.max_balance_minutes)
     running = {member_id: account.balance_minutes for member_id, account in locked.items()}
     now = timezone.now()

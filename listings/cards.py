@@ -54,6 +54,7 @@ def _shown(listing: Listing) -> tuple:
         listing.pk, listing.updated_at, listing.kind, listing.terms, listing.status,
         listing.title, listing.price_cents, listing.hours_minutes, listing.place_name,
         listing.origin_name, listing.destination_name, listing.departs_at, listing.seats,
+        listing.seats_booked,
         owner.pk, owner.public_name,
         (reputation.average, reputation.count) if reputation else None,
         category.pk, category.name, category.icon,

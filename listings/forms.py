@@ -17,7 +17,16 @@ from django.utils.translation import gettext_lazy as _
 
 from core import geo
 from listings.categories import SERVICE_GROUPS
-from listings.models import TERMS_BY_KIND, Category, Condition, Kind, Listing, ServicePlace, Terms
+from listings.models import (
+    TERMS_BY_KIND,
+    WANTED_TERMS_LABELS,
+    Category,
+    Condition,
+    Kind,
+    Listing,
+    ServicePlace,
+    Terms,
+)
 from listings.services import (
     MAX_AMOUNT_CENTS,
     MAX_LOAN_BUFFER_DAYS,
@@ -229,7 +238,6 @@ class ListingForm(forms.Form):
     description = forms.CharField(
         label=_("Description"), max_length=4000,
         widget=forms.Textarea(attrs={"rows": 6}),
-        help_text=_("What it is, its state, when it is available, what to know."),
     )
     category = forms.TypedChoiceField(label=_("Category"), coerce=int, empty_value=None)
     condition = forms.ChoiceField(
@@ -303,8 +311,9 @@ class ListingForm(forms.Form):
         self.order_fields(keep)
 
         if "terms" in self.fields:
+            labels = WANTED_TERMS_LABELS if kind == Kind.WANTED else {}
             self.fields["terms"].choices = [
-                (value, Terms(value).label) for value in TERMS_BY_KIND[kind]
+                (value, labels.get(value) or Terms(value).label) for value in TERMS_BY_KIND[kind]
             ]
             self.fields["terms"].initial = TERMS_BY_KIND[kind][0]
         choices, self._categories = category_choices(kind)
@@ -322,7 +331,11 @@ class ListingForm(forms.Form):
                 "To sell: the price. To lend: a daily fee, or leave empty for a free loan."
             )
             fields["price"].label = _("Price or daily fee (€)")
+            fields["description"].help_text = _("What it is, its state, when it is available, what to know.")
         elif kind == Kind.RIDE:
+            fields["description"].help_text = _(
+                "The route and stops, room for luggage, anything passengers should know."
+            )
             fields["price"].label = _("Price per seat (€)")
             fields["price"].help_text = _("Your share of fuel and tolls; leave empty for free.")
             fields["title"].widget.attrs["placeholder"] = _("For example: Annecy to Geneva, Monday morning")
@@ -331,11 +344,17 @@ class ListingForm(forms.Form):
                 "For a barter: the hours you ask in exchange, for example 1.5 or 1:30."
             )
             fields["title"].widget.attrs["placeholder"] = _("For example: Italian conversation lessons")
+            fields["description"].help_text = _(
+                "What you do, when you are free, what to bring or know."
+            )
         elif kind == Kind.WANTED:
             fields["price"].label = _("Budget (€)")
             fields["price"].help_text = _("What you would pay or the daily fee; optional.")
             fields["hours"].help_text = _("For a barter: the hours you offer; optional.")
             fields["title"].widget.attrs["placeholder"] = _("For example: Looking for a ladder")
+            fields["description"].help_text = _(
+                "What you are looking for, when you need it, what would do instead."
+            )
         if "town" in fields:
             if listing is not None:
                 fields["town"].help_text = _("Leave as it is to keep the current place.")

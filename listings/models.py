@@ -76,6 +76,16 @@ TERMS_BY_KIND: dict[str, tuple[str, ...]] = {
 }
 
 
+# A wanted post's terms, in its author's words: they want to borrow it, not lend it.
+WANTED_TERMS_LABELS = {
+    Terms.LEND: _("To borrow"),
+    Terms.GIVE: _("To be given"),
+    Terms.SWAP: _("To swap"),
+    Terms.SELL: _("To buy"),
+    Terms.BARTER: _("For hours"),
+}
+
+
 class Condition(models.TextChoices):
     NEW = "new", _("New")
     LIKE_NEW = "like_new", _("Like new")
@@ -163,6 +173,9 @@ class Listing(models.Model):
     destination_lng = models.FloatField(null=True, blank=True)
     departs_at = models.DateTimeField(_("departure"), null=True, blank=True, db_index=True)
     seats = models.PositiveSmallIntegerField(_("seats offered"), null=True, blank=True)
+    # Seats held by accepted bookings, kept by the exchange services under the listing's
+    # row lock (exchanges.services.seats_taken is the truth): cards show it at no cost.
+    seats_booked = models.PositiveSmallIntegerField(default=0, editable=False)
     luggage_ok = models.BooleanField(_("room for luggage"), default=False)
     pets_ok = models.BooleanField(_("pets welcome"), default=False)
     smoking_ok = models.BooleanField(_("smoking allowed"), default=False)
@@ -265,6 +278,17 @@ class Listing(models.Model):
     @property
     def is_active(self) -> bool:
         return self.status == Status.ACTIVE
+
+    @property
+    def terms_label(self) -> str:
+        """How it is offered, or for a wanted post how its author would like to get it."""
+        if self.kind == Kind.WANTED and self.terms in WANTED_TERMS_LABELS:
+            return str(WANTED_TERMS_LABELS[self.terms])
+        return self.get_terms_display()
+
+    @property
+    def seats_left(self) -> int:
+        return max(0, (self.seats or 0) - self.seats_booked)
 
     @property
     def approx_point(self) -> geo.Point | None:

@@ -27,6 +27,7 @@ from django.utils.formats import number_format
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
+from core.dates import day
 from listings.filters import DEFAULT_RADIUS_KM, USER_FILTERS, ListingFilter
 from listings.models import Category, Kind, Listing, SavedSearch, SavedSearchMatch, Terms
 from members.models import Member
@@ -113,7 +114,7 @@ def _describe(listing_filter: ListingFilter, cleaned: dict[str, Any]) -> str:
     listing_filter.qs  # noqa: B018 - builds `summary` without running a query
     parts.extend(listing_filter.summary)
     if cleaned.get("date"):
-        parts.append(_("leaving on %(date)s") % {"date": cleaned["date"].isoformat()})
+        parts.append(_("leaving on %(date)s") % {"date": day(cleaned["date"])})
     return " · ".join(parts)[:200]
 
 

@@ -286,6 +286,20 @@ def register_sqlite_functions(connection: BaseDatabaseWrapper) -> None:
     )
 
 
+def drop_sqlite_triggers(connection: BaseDatabaseWrapper) -> None:
+    """Before migrations run on SQLite: drop the search triggers. SQLite rebuilds a
+    table to add or change a column (copy, drop, rename), and a rename fails while a
+    trigger on another table names the table being rebuilt ("error in trigger
+    category_fts_update: no such table: main.listings_listing"). ensure_sqlite_search()
+    puts them back after migrate and rebuilds the index, so nothing a migration wrote
+    is missed."""
+    if connection.vendor != "sqlite":
+        return
+    with connection.cursor() as cursor:
+        for name in SQLITE_TRIGGERS:
+            cursor.execute(f"DROP TRIGGER IF EXISTS {name}")
+
+
 def ensure_sqlite_search(connection: BaseDatabaseWrapper) -> bool:
     """Create what SQLite search needs and is missing; rebuild the index when a trigger
     was missing (rows may have changed without it). Returns whether it rebuilt."""

@@ -59,7 +59,8 @@ NEEDS_ACTION = frozenset({
 
 def _texts() -> dict[str, str]:
     """The wording of each kind (and variant), looked up at display time so gettext
-    answers in the active language. Parameters: who, listing, days, query."""
+    answers in the active language. Parameters: who, listing, days, query; "kind:deal"
+    entries are the words of one kind of deal (params["deal"], the exchange's kind)."""
     return {
         "exchange_requested": gettext("%(who)s asks for “%(listing)s”."),
         "exchange_accepted": gettext(
@@ -79,10 +80,27 @@ def _texts() -> dict[str, str]:
         "service_time_recorded": gettext(
             "%(who)s recorded the time spent on “%(listing)s”. Please confirm it or report a problem."
         ),
+        "service_time_recorded:hours": gettext(
+            "%(who)s recorded %(hours)s spent on “%(listing)s”. Please confirm it or report a problem."
+        ),
+        "service_time_recorded:corrected": gettext(
+            "%(who)s corrected the time spent on “%(listing)s”: %(hours)s instead of %(before)s. "
+            "Please confirm it or report a problem."
+        ),
         "extension_requested": gettext("%(who)s asks to keep “%(listing)s” longer."),
         "extension_accepted": gettext("%(who)s agreed: you can keep “%(listing)s” longer."),
         "extension_declined": gettext("%(who)s declined more days for “%(listing)s”."),
+        "exchange_accepted:ride": gettext(
+            "%(who)s accepted your booking on “%(listing)s”. Agree on where to meet."
+        ),
+        "exchange_accepted:service": gettext(
+            "%(who)s accepted your request for “%(listing)s”. Agree on when it happens."
+        ),
         "exchange_started": gettext("%(who)s confirmed the hand-over of “%(listing)s”."),
+        "exchange_started:ride": gettext("%(who)s confirmed the departure of “%(listing)s”."),
+        "exchange_started:service": gettext("%(who)s confirmed that “%(listing)s” has started."),
+        "exchange_completed:ride": gettext("%(who)s confirmed the arrival of “%(listing)s”."),
+        "exchange_completed:loan": gettext("%(who)s confirmed that “%(listing)s” was returned."),
         "exchange_completed": gettext("%(who)s confirmed that “%(listing)s” is done."),
         "exchange_disputed": gettext("%(who)s reported a problem with “%(listing)s”."),
         "review_invited": gettext(
@@ -155,6 +173,9 @@ class Notification(models.Model):
     needs_action = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     read_at = models.DateTimeField(null=True, blank=True)
+    # When what it asked for was done, or can no longer be done (the request was
+    # answered, the review written): it no longer says "action needed".
+    settled_at = models.DateTimeField(null=True, blank=True)
     emailed_at = models.DateTimeField(null=True, blank=True)
 
     objects = NotificationQuerySet.as_manager()
@@ -183,6 +204,10 @@ class Notification(models.Model):
         return self.read_at is None
 
     @property
+    def awaits_action(self) -> bool:
+        return self.needs_action and self.settled_at is None
+
+    @property
     def text(self) -> str:
         """The sentence in the active language."""
         params = {"who": "", "listing": "", "days": 0, "query": "", **self.params}
@@ -202,7 +227,18 @@ class Notification(models.Model):
             return template % params
         texts = _texts()
         variant = params.get("variant")
-        template = texts.get(f"{self.kind}:{variant}") or texts.get(self.kind)
+        if "minutes" in params:
+            # Times are kept in minutes and worded here (notifications from before they
+            # were kept read as they did).
+            from core.templatetags.partage import hours
+
+            params["hours"] = hours(params["minutes"])
+            params["before"] = hours(params.get("before_minutes"))
+            if variant != "corrected" or "before_minutes" not in params:
+                variant = "hours"
+        # The variant's words, else the deal's kind's own (a ride is not handed over).
+        template = (texts.get(f"{self.kind}:{variant}") or texts.get(f"{self.kind}:{params.get('deal')}")
+                    or texts.get(self.kind))
         if template is None:
             return str(self.get_kind_display())
         return template % params

@@ -8,11 +8,13 @@ sockets (messaging.live, after commit) on every device.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -107,7 +109,7 @@ def _hints() -> dict[str, str]:
         ),
         NotificationKind.EXCHANGE_ACCEPTED: _(
             "Agree with them on when and where to meet. Payment, if any, is made in person "
-            "at the hand-over."
+            "when you meet."
         ),
         NotificationKind.EXCHANGE_DISPUTED: _(
             "Read what they wrote and answer them; a moderator will help settle it."
@@ -182,6 +184,50 @@ def notifications_mark_all_read(*, member: Member) -> int:
     if count:
         push_counts(member.pk)
     return count
+
+
+def notifications_read_about(*, member: Member, exchange) -> int:
+    """The member opened the exchange: every unread notification of theirs about it is
+    read (they are looking at the thing itself). Returns how many; the badge on their
+    other devices drops at once."""
+    count = (
+        Notification.objects.for_member(member).unread().filter(exchange=exchange)
+        .update(read_at=timezone.now())
+    )
+    if count:
+        push_counts(member.pk)
+    return count
+
+
+def notifications_settle(*, exchange, kinds: Iterable[str], member: Member | None = None,
+                         exclude_key: str = "") -> int:
+    """What these notifications about `exchange` asked for was done, or can no longer be
+    (the request was answered, the review written, the time corrected): they are read
+    and settled, so they no longer say "action needed". Only `member`'s when given,
+    else both parties'; `exclude_key` spares the notification the settling event itself
+    made. Idempotent. Returns how many changed; every device of each member concerned
+    gets the new counts (and the notification list there follows)."""
+    now = timezone.now()
+    notifications = Notification.objects.filter(exchange=exchange, kind__in=list(kinds)).filter(
+        Q(read_at__isnull=True) | Q(needs_action=True, settled_at__isnull=True)
+    )
+    if member is not None:
+        notifications = notifications.filter(member=member)
+    if exclude_key:
+        notifications = notifications.exclude(dedupe_key=exclude_key)
+    changed = 0
+    with transaction.atomic():
+        rows = list(notifications.select_for_update().values_list("pk", "member_id", "read_at"))
+        if rows:
+            ids = [pk for pk, _member, _read in rows]
+            Notification.objects.filter(pk__in=ids, read_at__isnull=True).update(read_at=now)
+            Notification.objects.filter(pk__in=ids, needs_action=True, settled_at__isnull=True).update(
+                settled_at=now
+            )
+            changed = len(ids)
+            for member_id in sorted({member_id for _pk, member_id, _read in rows}):
+                push_counts(member_id)
+    return changed
 
 
 def member_accepts_email(member: Member) -> bool:

@@ -9,11 +9,12 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import get_object_or_404, redirect
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from core.fragments import render_page_or_fragment
 from core.ratelimit import limit_posts
 from messaging import services
 from messaging.models import Notification
@@ -30,11 +31,12 @@ def _get_own_notification(request: HttpRequest, pk: int) -> Notification:
 def notification_list(request: HttpRequest) -> HttpResponse:
     notifications = Notification.objects.for_member(request.user)
     page = Paginator(notifications, PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "messaging/notification_list.html", {
-        "page_obj": page,
-        "notifications": page.object_list,
-        "page_range": page.paginator.get_elided_page_range(page.number),
-    })
+    return render_page_or_fragment(
+        request, "messaging/notification_list.html", "messaging/_notification_rows.html", {
+            "page_obj": page,
+            "notifications": page.object_list,
+            "page_range": page.paginator.get_elided_page_range(page.number),
+        })
 
 
 @login_required

@@ -185,7 +185,8 @@ def review_submit(*, exchange: Exchange, author: Member, rating: Any, text: Any)
     review per author and exchange), the rating is 1 to 5 and the text, which may be
     empty, at most 2,000 characters; otherwise ReviewError and nothing is saved. The review stays its
     author's alone until the other party's is in: the second one publishes both, in
-    this transaction."""
+    this transaction. After commit the author's invitation and reminder to review are
+    settled."""
     locked = _lock_exchange(exchange)
     if locked.role_of(author) is None:
         raise ReviewError(_("You are not part of this exchange."))
@@ -206,6 +207,11 @@ def review_submit(*, exchange: Exchange, author: Member, rating: Any, text: Any)
     if Review.objects.filter(exchange=locked).count() == 2:
         _publish(window, now)
         review.refresh_from_db()
+    # Written: the invitation and the reminder asking for it are settled, on every device.
+    transaction.on_commit(lambda: notifications.notifications_settle(
+        exchange=locked, member=author,
+        kinds=[NotificationKind.REVIEW_INVITED, NotificationKind.REVIEW_REMINDER],
+    ))
     return review
 
 
@@ -264,6 +270,12 @@ def _publish(window: ReviewWindow, now: datetime) -> list[int]:
     _recompute_all({review.subject_id for review in pending})
     if ids:
         transaction.on_commit(lambda: [_notify_published(pk) for pk in ids])
+    # The window is closed: whoever has not reviewed can no longer, so asking is moot.
+    exchange_id = window.exchange_id
+    transaction.on_commit(lambda: notifications.notifications_settle(
+        exchange=Exchange(pk=exchange_id),
+        kinds=[NotificationKind.REVIEW_INVITED, NotificationKind.REVIEW_REMINDER],
+    ))
     return ids
 
 

@@ -105,4 +105,5 @@ def service_trade(context, exchange):
     (exchanges/_service_time.html, exchanges/_service_trade.html)."""
     from exchanges.service_trades import service_trade_panel
 
-    return service_trade_panel(exchange, context["request"].user)
+    request = context["request"]
+    return service_trade_panel(exchange, request.user, getattr(request, "record_time_form", None))

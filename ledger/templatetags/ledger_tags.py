@@ -4,6 +4,7 @@ shows them without importing the ledger)."""
 from __future__ import annotations
 
 from django import template
+from django.utils.translation import pgettext
 
 from ledger import references, selectors
 
@@ -26,3 +27,11 @@ def hours_given_received(context, member) -> dict:
 def reference_url(reference: str) -> str | None:
     """The page of what caused a transfer ("exchange:42"), when its app links it."""
     return references.url_for(reference)
+
+
+@register.filter
+def reference_label(reference: str) -> str:
+    """What a transfer without a page of its own was for, in the reader's language (a
+    gift of hours); any other reference as it is."""
+    labels = {"gift": pgettext("a transfer of hours", "gift")}
+    return labels.get(reference, reference)

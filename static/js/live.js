@@ -16,7 +16,11 @@
  * Every frame is also re-dispatched as a "partage:live" event on document, so other
  * scripts (the chat) can follow the counts without a second socket; "conversation"
  * (a new message somewhere) and "counts" frames also as "partage:conversations", which
- * the inbox listens to (htmx) to refresh its rows.
+ * the inbox listens to (htmx) to refresh its rows; "counts" also as "partage:notifications"
+ * (the notification list); "exchange" (a deal moved) as "partage:exchanges" (the lists of
+ * deals) and "partage:exchange-<id>" (that deal's page). Each time a socket opens,
+ * "partage:resync": pages that follow live state fetch it again, as what changed while
+ * no socket was open reached none.
  * Without JavaScript the page still shows the counts it was rendered with.
  */
 (function () {
@@ -178,6 +182,15 @@
       // A conversation moved or was read somewhere: the inbox fetches its rows again.
       document.dispatchEvent(new CustomEvent("partage:conversations", { detail: frame }));
     }
+    if (frame.type === "counts") {
+      // A notification arrived, was read or settled: the notification list follows.
+      document.dispatchEvent(new CustomEvent("partage:notifications", { detail: frame }));
+    }
+    if (frame.type === "exchange" && /^[0-9]+$/.test(String(frame.id))) {
+      // A deal moved: the lists of deals, and that deal's own page, fetch themselves.
+      document.dispatchEvent(new CustomEvent("partage:exchanges", { detail: frame }));
+      document.dispatchEvent(new CustomEvent("partage:exchange-" + frame.id, { detail: frame }));
+    }
   }
 
   function scheduleReconnect() {
@@ -207,6 +220,9 @@
       setOffline(false);
       clearInterval(heartbeatTimer);
       heartbeatTimer = setInterval(beat, HEARTBEAT_MS);
+      // From now on every change reaches this socket; what changed before it opened
+      // (while offline, or since the page was rendered) the page asks the server for.
+      document.dispatchEvent(new CustomEvent("partage:resync"));
     });
     current.addEventListener("message", function (event) {
       if (socket === current) onFrame(event);

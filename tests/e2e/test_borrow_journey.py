@@ -86,7 +86,7 @@ def test_bob_borrows_alices_drill_from_request_to_return(browser, live_server, o
         alice_page.goto(live_server.url + Exchange.objects.get().get_absolute_url())
         click_action(alice_page, "Confirm the hand-over")
         expect(alice_page.locator("#exchange-state")).to_have_text("In progress")
-        click_action(alice_page, "Confirm it is done")
+        click_action(alice_page, "Confirm it was returned")
         expect(alice_page.locator("#exchange-state")).to_have_text("Completed")
         assert alice_page.evaluate("document.documentElement.scrollWidth") <= 390
         assert shot(alice_page, "alice-exchange-completed").stat().st_size > 10_000
@@ -96,7 +96,7 @@ def test_bob_borrows_alices_drill_from_request_to_return(browser, live_server, o
         bob.get_by_role("link", name=re.compile("Bosch cordless drill")).click()
         expect(bob.locator("#exchange-state")).to_have_text("Completed")
         timeline = bob.locator(".timeline")
-        for step in ("Asked", "Accepted", "Confirmed the hand-over", "Confirmed it is done"):
+        for step in ("Asked", "Accepted", "Confirmed the hand-over", "Confirmed it was returned"):
             expect(timeline).to_contain_text(step)
         expect(bob.get_by_text("This exchange is over.")).to_be_visible()
         assert bob.evaluate("document.documentElement.scrollWidth") <= 390

@@ -42,7 +42,7 @@ def test_bob_swaps_babysitting_for_lawn_mowing(browser, live_server, output_path
 
         alice_page.goto(exchange_url)
         click_action(alice_page, "Accept")
-        click_action(alice_page, "Confirm the hand-over")
+        click_action(alice_page, "Confirm the service has started")
         expect(alice_page.locator("#exchange-state")).to_have_text("In progress")
         alice_page.get_by_label("Time spent (hours)").fill("1:30")
         alice_page.get_by_role("button", name="Record the time you gave").click()

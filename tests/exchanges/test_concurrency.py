@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from exchanges.models import Exchange, ExchangeEvent, ExchangeKind, State
 from exchanges.services import ExchangeError, exchange_accept, exchange_request, seats_taken
+from listings.models import Listing
 from members.models import Member
 from tests.factories import ListingFactory, MemberFactory, RideFactory
 from tests.threads import delete_conversations_of, in_own_connection, in_parallel
@@ -103,12 +104,14 @@ def test_twenty_passengers_racing_for_the_last_three_seats_get_three(round_):
             racers = Exchange.objects.filter(pk__in=[b.pk for b in bookings])
             return (
                 seats_taken(ride),
+                # The count the cards show, kept under the same lock, agrees.
+                Listing.objects.get(pk=ride.pk).seats_booked,
                 racers.filter(state=State.ACCEPTED).count(),
                 racers.filter(state=State.REQUESTED).count(),
                 ExchangeEvent.objects.filter(exchange__in=racers, action="accept").count(),
             )
 
-        assert in_own_connection(figures) == (5, 3, 17, 3)
+        assert in_own_connection(figures) == (5, 5, 3, 17, 3)
     finally:
         delete_everything_of(members)
 

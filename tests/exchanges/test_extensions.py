@@ -10,6 +10,7 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from core.dates import day
 from exchanges.extensions import (
     extension_accept,
     extension_cancel,
@@ -89,7 +90,8 @@ def test_an_accepted_extension_moves_the_end_and_the_buffer_and_starts_reminders
     event = loan.events.get(action="extend")
     assert event.actor == alice
     assert event.from_state == event.to_state == State.IN_PROGRESS
-    assert event.note == f"until {today + days(3)}"
+    # The day in the site's style, not ISO (core.dates).
+    assert event.note == f"until {day(today + days(3))}"
     assert loan.events.filter(action="extend_request", actor=bob).count() == 1
 
 

@@ -21,6 +21,7 @@ from exchanges import services
 from exchanges.forms import LoanRequestForm, RideRequestForm, ServiceRequestForm
 from exchanges.models import MAX_SERVICE_MINUTES, Exchange, ExchangeEvent, State
 from exchanges.services import MAX_LOAN_ADVANCE_DAYS, MAX_LOAN_DAYS, ExchangeError
+from ledger.services import transfer_room
 from tests.exchanges.factories import make_exchange
 from tests.factories import ServiceFactory
 
@@ -311,17 +312,21 @@ def started(mowing, alice, bob):
 @example(minutes=MAX_SERVICE_MINUTES)
 @example(minutes=MAX_SERVICE_MINUTES + 1)
 def test_any_recorded_time_is_refused_and_nothing_changes_or_stored_as_given(started, alice, minutes):
+    # Beyond what the time bank lets move from the receiver, a valid time is refused too
+    # (a time far above the agreed one is confirmed here: that question has its tests).
+    room = transfer_room(payer=started.asker, payee=alice)
     with transaction.atomic():
         before = counts()
         try:
-            services.exchange_record_time(exchange=started, by=alice, minutes=minutes)
+            services.exchange_record_time(exchange=started, by=alice, minutes=minutes,
+                                          confirm_far_above=True)
         except ExchangeError:
-            assert not valid_minutes(minutes)
+            assert not valid_minutes(minutes) or minutes > room
             assert counts() == before
             started.refresh_from_db()
             assert (started.actual_minutes, started.time_recorded_at) == (None, None)
         else:
-            assert valid_minutes(minutes)
+            assert valid_minutes(minutes) and minutes <= room
             started.refresh_from_db()
             assert started.actual_minutes == minutes
             assert started.state == State.IN_PROGRESS

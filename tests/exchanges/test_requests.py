@@ -326,7 +326,7 @@ def test_a_ride_booking_costs_the_seat_price_times_the_seats(ride, bob):
 
 @pytest.mark.parametrize(("seats", "message"), [
     (None, "at least one seat"), (0, "at least one seat"), (-1, "at least one seat"),
-    (4, "Only 3 seat(s) left"), (9, "Only 3 seat(s) left"),
+    (4, "Only 3 seats are left"), (9, "Only 3 seats are left"),
 ])
 def test_a_ride_booking_asks_for_one_to_the_free_seats(ride, bob, seats, message):
     error = refusal(lambda: exchange_request(listing=ride, asker=bob, seats=seats))
@@ -336,14 +336,14 @@ def test_a_ride_booking_asks_for_one_to_the_free_seats(ride, bob, seats, message
 def test_seats_held_by_accepted_bookings_are_not_free(ride, bob, carol):
     make_exchange(listing=ride, asker=carol, state=State.ACCEPTED, seats=2)
     error = refusal(lambda: exchange_request(listing=ride, asker=bob, seats=2))
-    assert "Only 1 seat(s) left" in " ".join(error.message_dict["seats"])
+    assert "Only 1 seat is left" in " ".join(error.message_dict["seats"])
     exchange_request(listing=ride, asker=bob, seats=1)
 
 
 def test_a_full_ride_says_no_seat_is_left(ride, bob, carol):
     make_exchange(listing=ride, asker=carol, state=State.IN_PROGRESS, seats=3)
     error = refusal(lambda: exchange_request(listing=ride, asker=bob, seats=1))
-    assert "Only 0 seat(s) left" in " ".join(error.message_dict["seats"])
+    assert "No seat is left" in " ".join(error.message_dict["seats"])
 
 
 def test_a_ride_that_left_takes_no_booking(alice, bob):

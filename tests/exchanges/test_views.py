@@ -53,7 +53,7 @@ def test_a_ride_offers_seats_up_to_the_free_ones(client, ride, bob, carol):
     make_exchange(listing=ride, asker=carol, state=State.ACCEPTED, seats=2)
     client.force_login(bob)
     html = page(client, ride.get_absolute_url())
-    assert 'name="ask-seats"' in html and 'max="1"' in html and "1 seat(s) left." in html
+    assert 'name="ask-seats"' in html and 'max="1"' in html and "1 seat left." in html
     assert "Pay in person" in html
 
 
@@ -192,7 +192,7 @@ def test_taken_days_are_refused_on_the_page(client, drill, bob, carol, today):
 
 
 @pytest.mark.parametrize(("seats", "message"), [("0", "greater than or equal to 1"),
-                                                 ("4", "Only 3 seat(s) left."),
+                                                 ("4", "Only 3 seats are left."),
                                                  ("", "This field is required.")])
 def test_bad_seat_counts_are_refused(client, ride, bob, seats, message):
     client.force_login(bob)

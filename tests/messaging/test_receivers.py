@@ -71,8 +71,9 @@ MOVES = [
     )}),
     ("complete", [_accept, _start],
      lambda act, ex, a, b: act(es.exchange_complete, exchange=ex, by=a), {"bob": (
-         "Alice confirmed that “Cordless drill” is done.",
-         "Alice a confirmé que « Cordless drill » est terminé.",
+         # A loan is done when it comes back: its own words.
+         "Alice confirmed that “Cordless drill” was returned.",
+         "Alice a confirmé le retour de « Cordless drill ».",
      )}),
     ("dispute", [_accept],
      lambda act, ex, a, b: act(es.exchange_dispute, exchange=ex, by=b, note="It is broken."), {
