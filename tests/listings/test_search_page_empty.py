@@ -167,3 +167,7 @@ def test_the_search_box_suggests_words_that_find_something(client, language):
     assert placeholder == expected[language]
     for word in (word.strip(" …") for word in placeholder.split(",")):
         assert client.get(URL, {"q": word}).context["page_obj"].object_list, word
+    # The header's box on every page, too.
+    header = html.unescape(re.search(r'id="header-q"[^>]*placeholder="([^"]+)"', body).group(1))
+    for word in (w.strip(" …") for w in header.removeprefix("Search ").split(",")):
+        assert client.get(URL, {"q": word}).context["page_obj"].object_list, word
