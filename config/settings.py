@@ -374,11 +374,17 @@ IMAGE_WAIT_SECONDS = float(env_str("IMAGE_WAIT_SECONDS", "10"))
 # Bytes of listing photos (as stored, re-encoded) each member may keep.
 MEMBER_STORAGE_QUOTA_BYTES = env_int("MEMBER_STORAGE_QUOTA_BYTES", 200 * 1024 * 1024)
 LISTING_MAX_PHOTOS = 8
-# The largest request body accepted at all: one image at IMAGE_MAX_BYTES plus the form
-# around it. nginx refuses more (client_max_body_size, rendered from this value by
-# deploy/serve.py) and so does core.proxy.ProxyMiddleware for a request that reaches
-# Django another way; DATA_UPLOAD_MAX_MEMORY_SIZE only counts the non-file fields.
-REQUEST_MAX_BYTES = env_int("REQUEST_MAX_BYTES", IMAGE_MAX_BYTES + 2 * 1024 * 1024)
+# Photos one upload may carry (the photos page's file box takes several): each is
+# decoded in turn (IMAGE_MAX_CONCURRENT), so memory is that of one.
+PHOTOS_PER_UPLOAD = env_int("PHOTOS_PER_UPLOAD", 4)
+# The largest request body accepted at all: PHOTOS_PER_UPLOAD images at IMAGE_MAX_BYTES
+# plus the form around them. nginx refuses more (client_max_body_size, rendered from
+# this value by deploy/serve.py; it buffers bodies to disk, not to a worker) and so does
+# core.proxy.ProxyMiddleware for a request that reaches Django another way; files above
+# FILE_UPLOAD_MAX_MEMORY_SIZE stream to disk; DATA_UPLOAD_MAX_MEMORY_SIZE only counts
+# the non-file fields.
+REQUEST_MAX_BYTES = env_int("REQUEST_MAX_BYTES",
+                            PHOTOS_PER_UPLOAD * IMAGE_MAX_BYTES + 2 * 1024 * 1024)
 
 # --- Payments (used from the exchanges issue on) ----------------------------------------
 STRIPE_SECRET_KEY = env_str("STRIPE_SECRET_KEY", "")

@@ -9,6 +9,7 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
 from django import forms
+from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.urls import reverse_lazy
 from django.utils import timezone
@@ -501,13 +502,33 @@ class ListingForm(forms.Form):
                 self.add_error(target, message)
 
 
+class SeveralFilesInput(forms.FileInput):
+    allow_multiple_selected = True
+
+
+class SeveralFilesField(forms.FileField):
+    """One or more files (a list, in the order chosen), at most PHOTOS_PER_UPLOAD."""
+
+    widget = SeveralFilesInput
+
+    def clean(self, data, initial=None):
+        # None when nothing was chosen: FileField's own "required" error then.
+        files = (list(data) if isinstance(data, (list, tuple)) else [data]) or [None]
+        if len(files) > settings.PHOTOS_PER_UPLOAD:
+            raise ValidationError(
+                _("Choose at most %(max)s photos at once.") % {"max": settings.PHOTOS_PER_UPLOAD},
+                code="too_many")
+        return [super(SeveralFilesField, self).clean(file, initial) for file in files]
+
+
 class PhotoForm(forms.Form):
     # A plain FileField, not ImageField: core.images decides what an image is (formats,
     # size, pixels, full decode), and the service reports it on this field.
-    image = forms.FileField(
+    image = SeveralFilesField(
         label=_("Photo"),
-        help_text=_("JPEG, PNG or WebP, up to 10 MB. Location data is removed from the file."),
-        widget=forms.FileInput(attrs={"accept": "image/jpeg,image/png,image/webp"}),
+        help_text=_("JPEG, PNG or WebP, up to 10 MB each; you may choose several at once. "
+                    "Location data is removed from the files."),
+        widget=SeveralFilesInput(attrs={"accept": "image/jpeg,image/png,image/webp"}),
     )
     alt_text = forms.CharField(
         label=_("Short description"), max_length=200, required=False,

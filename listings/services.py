@@ -286,6 +286,37 @@ def photo_add(*, listing: Listing, by: Member, upload, alt_text: str = "") -> Ph
     return _photo_store(listing=listing, by=by, processed=processed, alt_text=alt_text)
 
 
+def photos_add(*, listing: Listing, by: Member, uploads, alt_text: str = "") -> list[Photo]:
+    """Add several photos in the order given, each as photo_add does (decoded one after
+    the other, each checked against the cap and the quota as it is stored). Guarantees:
+    each photo is stored whole or not at all; when some are refused the others are
+    kept and the refusals come back as `refused` on the list; when every one is refused,
+    ValidationError on "image" names each file and why, and nothing is stored."""
+    added: list[Photo] = []
+    refused: list[str] = []
+    uploads = list(uploads)
+    for upload in uploads:
+        try:
+            added.append(photo_add(listing=listing, by=by, upload=upload, alt_text=alt_text))
+        except ValidationError as error:
+            reasons = " ".join(error.message_dict.get("image", error.messages)
+                               if hasattr(error, "error_dict") else error.messages)
+            # With several files, each refusal says which one it is about.
+            refused.append(_("%(file)s: %(reason)s") % {"file": upload.name, "reason": reasons}
+                           if len(uploads) > 1 else reasons)
+    if not added:
+        raise ValidationError({"image": refused})
+    return _AddedPhotos(added, refused)
+
+
+class _AddedPhotos(list):
+    """The photos stored, in order; `refused` says which files were not, and why."""
+
+    def __init__(self, added: list[Photo], refused: list[str]) -> None:
+        super().__init__(added)
+        self.refused = refused
+
+
 def _too_many_photos() -> ValidationError:
     return ValidationError(
         {"image": [_("A listing has at most %(max)s photos.") % {"max": settings.LISTING_MAX_PHOTOS}]}

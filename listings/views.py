@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from core import geo, once
@@ -192,11 +192,11 @@ def listing_photos(request: HttpRequest, pk: int) -> HttpResponse:
             try:
                 sent = once.submit_once(
                     member=request.user, token=once.token_from(request), action="photo_add",
-                    create=lambda: services.photo_add(
-                        listing=listing, by=request.user, upload=form.cleaned_data["image"],
+                    create=lambda: services.photos_add(
+                        listing=listing, by=request.user, uploads=form.cleaned_data["image"],
                         alt_text=form.cleaned_data["alt_text"],
                     ),
-                    url_of=lambda _photo: reverse("listings:photos", args=[listing.pk]),
+                    url_of=lambda _photos: reverse("listings:photos", args=[listing.pk]),
                 )
             except ValidationError as error:
                 form.add_service_errors(error)
@@ -204,7 +204,12 @@ def listing_photos(request: HttpRequest, pk: int) -> HttpResponse:
                 if sent.replayed:
                     once.tell_replayed(request)
                 else:
-                    messages.success(request, _("The photo is added."))
+                    added = len(sent.result)
+                    messages.success(request, _("The photo is added.") if added == 1 else ngettext(
+                        "%(count)s photo is added.", "%(count)s photos are added.", added,
+                    ) % {"count": added})
+                    for refusal in sent.result.refused:
+                        messages.warning(request, refusal)
                 return redirect(sent.url)
     photos = list(listing.photos.all())
     return render(request, "listings/photos.html", {

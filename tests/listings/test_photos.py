@@ -240,3 +240,45 @@ def test_a_delete_asks_first_and_keeping_it_deletes_nothing(member_client, three
     assert Photo.objects.filter(pk=photo.pk).exists()  # asking deletes nothing
     photos_page = member_client.get(photos_url(photo.listing)).content.decode()
     assert f'href="{delete_url(photo)}"' in photos_page  # a link to the question, not a POST
+
+
+# --- several at once ------------------------------------------------------------------
+
+
+def test_several_photos_at_once_are_added_in_order(member_client, member):
+    listing = ListingFactory(owner=member)
+    files = [image_upload(name=f"{n}.jpg") for n in ("one", "two", "three")]
+    response = member_client.post(photos_url(listing), {"image": files}, follow=True)
+    assert "3 photos are added." in response.content.decode()
+    assert listing.photos.count() == 3
+    assert [p.position for p in listing.photos.order_by("position")] == [1, 2, 3]
+    page = member_client.get(photos_url(listing)).content.decode()
+    assert 'name="image"' in page and "multiple" in page.split('name="image"')[1].split(">")[0]
+
+
+def test_a_bad_file_among_several_is_named_and_the_others_are_kept(member_client, member):
+    listing = ListingFactory(owner=member)
+    bad = upload(b"not an image at all", "notes.jpg")
+    response = member_client.post(
+        photos_url(listing), {"image": [image_upload(name="good.jpg"), bad]}, follow=True)
+    html = response.content.decode()
+    assert "The photo is added." in html and "notes.jpg:" in html
+    assert listing.photos.count() == 1
+
+
+def test_more_than_the_cap_of_photos_at_once_is_refused(member_client, member, settings):
+    settings.PHOTOS_PER_UPLOAD = 2
+    listing = ListingFactory(owner=member)
+    response = member_client.post(
+        photos_url(listing), {"image": [image_upload() for _ in range(3)]})
+    assert "Choose at most 2 photos at once." in response.content.decode()
+    assert not listing.photos.exists()
+
+
+def test_several_at_once_stop_at_the_listing_limit(member_client, member, settings):
+    settings.LISTING_MAX_PHOTOS = 2
+    listing = ListingFactory(owner=member)
+    files = [image_upload(name=f"{n}.jpg") for n in ("a", "b", "c")]
+    response = member_client.post(photos_url(listing), {"image": files}, follow=True)
+    assert listing.photos.count() == 2
+    assert "c.jpg: A listing has at most 2 photos." in response.content.decode()
