@@ -29,6 +29,15 @@ def _get_reportable(request: HttpRequest, kind_key: str, pk: int):
     return kind, target
 
 
+def _show_refusal(form, error: services.ModerationError) -> None:
+    """A service's refusal next to the field it names, or above the form."""
+    if hasattr(error, "error_dict"):
+        for field, errors in error.message_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, error.messages)
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 @limit_posts("report")
@@ -46,11 +55,7 @@ def report_create(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
                 url_of=lambda _report: services._public_url(target) or reverse("home"),
             )
         except services.ModerationError as error:
-            if hasattr(error, "error_dict"):
-                for field, errors in error.message_dict.items():
-                    form.add_error(field if field in form.fields else None, errors)
-            else:
-                form.add_error(None, error.messages)
+            _show_refusal(form, error)
         else:
             if sent.replayed:
                 once.tell_replayed(request)
@@ -88,11 +93,7 @@ def appeal_create(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
                 url_of=lambda _report: back_url,
             )
         except services.ModerationError as error:
-            if hasattr(error, "error_dict"):
-                for field, errors in error.message_dict.items():
-                    form.add_error(field if field in form.fields else None, errors)
-            else:
-                form.add_error(None, error.messages)
+            _show_refusal(form, error)
         else:
             if sent.replayed:
                 once.tell_replayed(request)
